@@ -1,0 +1,338 @@
+/**
+ * The user-facing `Array` value: a shape, a dtype and a buffer on a backend.
+ * Tracers (values seen inside `grad`, `vmap`, `jit`) are `Array`s too, so user code never
+ * sees the difference; reading values is the only thing a tracer refuses.
+ * @module
+ */
+import type { DType, TypedArray } from "./dtype.ts";
+import { sizeOf } from "./shape.ts";
+
+/** What tracing knows of a value: its shape and dtype. */
+export interface Aval {
+  /** The dimensions, outermost first. */
+  readonly shape: readonly number[];
+  /** The element type. */
+  readonly dtype: DType;
+}
+
+/** A backend-owned buffer with the bookkeeping wax needs to release it once. */
+export interface Storage {
+  /** The backend the buffer lives on. */
+  readonly backend: BufferOwner;
+  /** The backend's own handle (a typed array on cpu, a GPUBuffer on webgpu). */
+  readonly handle: unknown;
+  /** Size in bytes, for `memoryStats()`. */
+  readonly bytes: number;
+  /** Set once the buffer went back to its backend. */
+  released: boolean;
+}
+
+/** The part of a backend that arrays need: reading and releasing buffers. */
+export interface BufferOwner {
+  /** Backend name, e.g. `"cpu"`. */
+  readonly name: string;
+  /** Copies a buffer to the host. */
+  read(handle: unknown, aval: Aval): Promise<TypedArray>;
+  /** Returns a buffer to the backend (its pool or the collector). */
+  release(handle: unknown): void;
+}
+
+const JSArray = globalThis.Array;
+const live = new Map<string, { buffers: number; bytes: number }>();
+function count(name: string, bytes: number, sign: 1 | -1) {
+  const s = live.get(name) ?? { buffers: 0, bytes: 0 };
+  s.buffers += sign;
+  s.bytes += sign * bytes;
+  live.set(name, s);
+}
+function releaseStorage(s: Storage) {
+  if (s.released) return;
+  s.released = true;
+  count(s.backend.name, s.bytes, -1);
+  s.backend.release(s.handle);
+}
+const registry = new FinalizationRegistry<Storage>(releaseStorage);
+
+/**
+ * Live buffers and bytes per backend, counting every array not yet disposed or collected.
+ *
+ * @example Count buffers
+ * ```ts
+ * import { memoryStats, np } from "./mod.ts";
+ * const before = memoryStats().cpu?.buffers ?? 0;
+ * using x = np.ones([4]);
+ * console.assert((memoryStats().cpu?.buffers ?? 0) === before + 1);
+ * ```
+ */
+export function memoryStats(): Record<string, { buffers: number; bytes: number }> {
+  return Object.fromEntries([...live].map(([k, v]) => [k, { ...v }]));
+}
+
+/** The array operations `Array`'s methods call; filled in by `numpy.ts`. */
+export interface ArrayOps {
+  binary(name: string, a: Array, b: Array | number): Array;
+  unary(name: string, a: Array): Array;
+  reduce(name: string, a: Array, axis: number | number[] | null, keepdims: boolean): Array;
+  reshape(a: Array, shape: number[]): Array;
+  transpose(a: Array, axes?: number[]): Array;
+  astype(a: Array, dtype: DType): Array;
+  squeeze(a: Array, axis?: number | number[]): Array;
+  expandDims(a: Array, axis: number): Array;
+}
+/** @internal The late-bound operation table (avoids an import cycle with numpy.ts). */
+export const arrayOps: ArrayOps = {} as ArrayOps;
+
+type Operand = Array | number;
+
+/**
+ * An n-dimensional array of float32, int32, uint32 or bool values on a backend.
+ *
+ * @example Make, combine and read arrays
+ * ```ts
+ * import { np } from "./mod.ts";
+ * const x = np.array([[1, 2], [3, 4]]);
+ * const y = x.mul(2).add(1).sum(0);
+ * console.assert(JSON.stringify(await y.tolist()) === "[10,14]");
+ * ```
+ */
+export class Array {
+  /** Shape and dtype. */
+  readonly aval: Aval;
+  /** The buffer of a concrete array; `null` for tracers. */
+  readonly storage: Storage | null;
+  #state: "live" | "disposed" | "donated" = "live";
+
+  /** Wraps a backend buffer (internal: use `np.array` and the ops to make arrays). */
+  constructor(aval: Aval, storage: Storage | null) {
+    this.aval = aval;
+    this.storage = storage;
+    if (storage) {
+      count(storage.backend.name, storage.bytes, 1);
+      registry.register(this, storage, this);
+    }
+  }
+
+  /** The dimensions. */
+  get shape(): number[] {
+    return [...this.aval.shape];
+  }
+  /** The element type. */
+  get dtype(): DType {
+    return this.aval.dtype;
+  }
+  /** Number of dimensions. */
+  get ndim(): number {
+    return this.aval.shape.length;
+  }
+  /** Number of elements. */
+  get size(): number {
+    return sizeOf(this.aval.shape);
+  }
+
+  /** The live buffer, or an error saying why there is none. */
+  buffer(op: string): Storage {
+    if (this.#state !== "live") {
+      throw new Error(
+        `${op}: this array was ${
+          this.#state === "donated" ? "donated to a jitted call (donateArgnums)" : "disposed"
+        }; ` +
+          `its buffer is gone. Use the value the call returned instead`,
+      );
+    }
+    if (!this.storage) throw new Error(`${op}: a traced value has no buffer`);
+    return this.storage;
+  }
+
+  /** Copies the values to the host as a typed array (a fresh copy). */
+  data(): Promise<TypedArray> {
+    const s = this.buffer("data");
+    return s.backend.read(s.handle, this.aval);
+  }
+  /** The single value of a size-1 array. */
+  async item(): Promise<number> {
+    if (this.size !== 1) throw new Error(`item: array of shape [${this.aval.shape}] has ${this.size} elements, not 1`);
+    return (await this.data())[0];
+  }
+  /** The values as nested JS arrays (booleans become 0/1). */
+  async tolist(): Promise<unknown> {
+    const d = JSArray.from(await this.data());
+    const build = (axis: number, off: number): unknown => {
+      if (axis === this.ndim) return d[off];
+      const stride = sizeOf(this.aval.shape.slice(axis + 1));
+      return JSArray.from({ length: this.aval.shape[axis] }, (_, i) => build(axis + 1, off + i * stride));
+    };
+    return build(0, 0);
+  }
+
+  /** Releases the buffer now (the array is unusable afterwards). */
+  dispose(): void {
+    if (this.#state !== "live" || !this.storage) return;
+    this.#state = "disposed";
+    registry.unregister(this);
+    releaseStorage(this.storage);
+  }
+  /** `using x = ...` releases at the end of the scope. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+  /** Marks the array as donated: its buffer now belongs to a jitted call's output. */
+  donate(): Storage {
+    const s = this.buffer("donate");
+    this.#state = "donated";
+    registry.unregister(this);
+    releaseStorage(s);
+    return s;
+  }
+  /** True while the array still holds its buffer (or is a tracer). */
+  get isLive(): boolean {
+    return this.#state === "live";
+  }
+
+  /** `this + y` with broadcasting. */
+  add(y: Operand): Array {
+    return arrayOps.binary("add", this, y);
+  }
+  /** `this - y`. */
+  sub(y: Operand): Array {
+    return arrayOps.binary("sub", this, y);
+  }
+  /** `this * y`. */
+  mul(y: Operand): Array {
+    return arrayOps.binary("mul", this, y);
+  }
+  /** `this / y` (true division). */
+  div(y: Operand): Array {
+    return arrayOps.binary("div", this, y);
+  }
+  /** `this ** y`. */
+  pow(y: Operand): Array {
+    return arrayOps.binary("pow", this, y);
+  }
+  /** Elementwise maximum. */
+  maximum(y: Operand): Array {
+    return arrayOps.binary("maximum", this, y);
+  }
+  /** Elementwise minimum. */
+  minimum(y: Operand): Array {
+    return arrayOps.binary("minimum", this, y);
+  }
+  /** Elementwise `this == y` (bool). */
+  equal(y: Operand): Array {
+    return arrayOps.binary("equal", this, y);
+  }
+  /** Elementwise `this < y` (bool). */
+  less(y: Operand): Array {
+    return arrayOps.binary("less", this, y);
+  }
+  /** Elementwise `this > y` (bool). */
+  greater(y: Operand): Array {
+    return arrayOps.binary("greater", this, y);
+  }
+  /** Matrix product with batch broadcasting (`np.matmul`). */
+  matmul(y: Array): Array {
+    return arrayOps.binary("matmul", this, y);
+  }
+  /** `-this`. */
+  neg(): Array {
+    return arrayOps.unary("neg", this);
+  }
+  /** `|this|`. */
+  abs(): Array {
+    return arrayOps.unary("abs", this);
+  }
+  /** `e ** this`. */
+  exp(): Array {
+    return arrayOps.unary("exp", this);
+  }
+  /** Natural logarithm. */
+  log(): Array {
+    return arrayOps.unary("log", this);
+  }
+  /** Square root. */
+  sqrt(): Array {
+    return arrayOps.unary("sqrt", this);
+  }
+  /** Hyperbolic tangent. */
+  tanh(): Array {
+    return arrayOps.unary("tanh", this);
+  }
+  /** `this * this`. */
+  square(): Array {
+    return arrayOps.unary("square", this);
+  }
+  /** Sum over `axis` (all axes when omitted). */
+  sum(axis: number | number[] | null = null, keepdims = false): Array {
+    return arrayOps.reduce("sum", this, axis, keepdims);
+  }
+  /** Mean over `axis`. */
+  mean(axis: number | number[] | null = null, keepdims = false): Array {
+    return arrayOps.reduce("mean", this, axis, keepdims);
+  }
+  /** Maximum over `axis`. */
+  max(axis: number | number[] | null = null, keepdims = false): Array {
+    return arrayOps.reduce("max", this, axis, keepdims);
+  }
+  /** Minimum over `axis`. */
+  min(axis: number | number[] | null = null, keepdims = false): Array {
+    return arrayOps.reduce("min", this, axis, keepdims);
+  }
+  /** Index of the maximum along `axis` (of the flattened array when omitted). */
+  argmax(axis: number | null = null): Array {
+    return arrayOps.reduce("argmax", this, axis, false);
+  }
+  /** Same values, new shape (one entry may be -1). */
+  reshape(...shape: number[] | [number[]]): Array {
+    const s = JSArray.isArray(shape[0]) ? shape[0] : (shape as number[]);
+    return arrayOps.reshape(this, s);
+  }
+  /** Flattens to one dimension. */
+  flatten(): Array {
+    return arrayOps.reshape(this, [-1]);
+  }
+  /** Permutes axes (reverses them when omitted). */
+  transpose(axes?: number[]): Array {
+    return arrayOps.transpose(this, axes);
+  }
+  /** The transpose (axes reversed). */
+  get T(): Array {
+    return arrayOps.transpose(this);
+  }
+  /** Casts to `dtype`. */
+  astype(dtype: DType): Array {
+    return arrayOps.astype(this, dtype);
+  }
+  /** Removes size-1 axes. */
+  squeeze(axis?: number | number[]): Array {
+    return arrayOps.squeeze(this, axis);
+  }
+  /** Inserts a size-1 axis at `axis`. */
+  expandDims(axis: number): Array {
+    return arrayOps.expandDims(this, axis);
+  }
+  /** A short description; values need `await x.data()`. */
+  toString(): string {
+    return `Array(${this.dtype}[${this.aval.shape.join(",")}])`;
+  }
+}
+
+/**
+ * A value inside a transform (jvp, vmap, jit tracing). Subclassed by each interpreter.
+ */
+export abstract class Tracer extends Array {
+  /** The interpreter this tracer belongs to. */
+  abstract readonly trace: { readonly main: { readonly level: number } };
+  constructor(aval: Aval) {
+    super(aval, null);
+  }
+  /** Reading values is impossible while tracing: explains why and what to do. */
+  override data(): Promise<TypedArray> {
+    return Promise.reject(
+      new Error(
+        `data: cannot read the values of a traced array ${this.toString()} inside grad/vmap/jit; ` +
+          `return it from the transformed function and read it outside`,
+      ),
+    );
+  }
+  /** Tracers have no buffers to release. */
+  override dispose(): void {}
+}

@@ -1,0 +1,125 @@
+/**
+ * The backend interface and registry: where arrays live and how primitives run there.
+ * @module
+ */
+import { Array, type Aval, type BufferOwner } from "../array.ts";
+
+const WaxArray = Array;
+import { allocTyped, type DType, itemSize, type TypedArray, weakDType } from "../dtype.ts";
+import { sizeOf } from "../shape.ts";
+import type { Params, PrimName } from "../primitives/types.ts";
+
+/** Names of the backends wax knows. */
+export type BackendName = "cpu" | "webgpu";
+
+/** A place arrays live and primitives run. */
+export interface Backend extends BufferOwner {
+  /** The backend's name. */
+  readonly name: BackendName;
+  /** Copies host data into a new buffer. */
+  fromHost(data: TypedArray, aval: Aval): unknown;
+  /** Runs one primitive on concrete arrays of this backend (jitCall runs a whole program). */
+  execute<K extends PrimName>(prim: K, args: Array[], params: Params[K], outAvals: Aval[]): Array[];
+}
+
+const registry = new Map<BackendName, () => Promise<Backend>>();
+const ready = new Map<BackendName, Backend>();
+let current: Backend | null = null;
+
+/** Registers a backend factory (done by each backend module). */
+export function registerBackend(name: BackendName, make: () => Promise<Backend>, instance?: Backend): void {
+  registry.set(name, make);
+  if (instance) ready.set(name, instance);
+}
+
+/**
+ * Makes `name` the backend new arrays are created on.
+ *
+ * @example Select the cpu backend
+ * ```ts
+ * import { useBackend } from "./mod.ts";
+ * await useBackend("cpu");
+ * ```
+ */
+export async function useBackend(name: BackendName): Promise<Backend> {
+  const make = registry.get(name);
+  if (!make) {
+    throw new Error(
+      `useBackend: unknown backend ${JSON.stringify(name)}; available: ${[...registry.keys()].join(", ")}`,
+    );
+  }
+  const b = ready.get(name) ?? await make();
+  ready.set(name, b);
+  current = b;
+  return b;
+}
+
+/**
+ * The names of the registered backends (`cpu` always; `webgpu` where the platform has WebGPU).
+ *
+ * @example List backends
+ * ```ts
+ * import { backends } from "./mod.ts";
+ * console.assert(backends().includes("cpu"));
+ * ```
+ */
+export function backends(): BackendName[] {
+  return [...registry.keys()];
+}
+
+/** The backend new arrays go to. */
+export function defaultBackend(): Backend {
+  if (current) return current;
+  const cpu = ready.get("cpu");
+  if (!cpu) throw new Error("wax: no backend is ready; import mod.ts (it registers cpu) or call useBackend");
+  current = cpu;
+  return cpu;
+}
+
+/** Wraps a backend buffer as an array. */
+export function wrap(backend: Backend, handle: unknown, aval: Aval): Array {
+  return new WaxArray(aval, { backend, handle, bytes: sizeOf(aval.shape) * itemSize(aval.dtype), released: false });
+}
+
+/** Makes an array from host data on a backend (default: the current one). */
+export function fromHost(data: TypedArray, aval: Aval, backend: Backend = defaultBackend()): Array {
+  return wrap(backend, backend.fromHost(data, aval), aval);
+}
+
+const constCache = new Map<string, Array>();
+/** A cached scalar constant on the default backend. */
+export function constant(value: number, dtype: DType): Array {
+  const b = defaultBackend();
+  const key = `${b.name}:${dtype}:${Object.is(value, -0) ? "-0" : value}`;
+  let c = constCache.get(key);
+  if (!c || !c.isLive) {
+    const data = allocTyped(dtype, 1);
+    data[0] = dtype === "bool" ? (value ? 1 : 0) : value;
+    c = fromHost(data, { shape: [], dtype }, b);
+    constCache.set(key, c);
+  }
+  return c;
+}
+
+/** Numbers and booleans become weakly typed scalar constants; arrays pass through. */
+export function toArray(x: Array | number | boolean): Array {
+  if (x instanceof Array) return x;
+  if (typeof x === "number" || typeof x === "boolean") return constant(Number(x), weakDType(x, null));
+  throw new TypeError(`Expected an array or a number, got ${typeof x}`);
+}
+
+/** The backend that runs `prim` on `args`: theirs (all must agree), else the default. */
+export function backendOf(prim: string, args: readonly Array[]): Backend {
+  let b: Backend | null = null;
+  for (const a of args) {
+    const s = a.buffer(prim);
+    const ab = s.backend as Backend;
+    if (b && ab !== b) {
+      throw new Error(
+        `${prim}: inputs live on different backends (${b.name} and ${ab.name}); create them on one backend`,
+      );
+    }
+    b = ab;
+  }
+  return b ?? defaultBackend();
+}

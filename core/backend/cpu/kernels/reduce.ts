@@ -1,0 +1,155 @@
+/**
+ * CPU kernels of the reductions. Reduced axes are moved last (no copy when they already
+ * are), then each contiguous row is folded. Float sums and products accumulate in float64.
+ * @module
+ */
+import { allocTyped, type DType, type TypedArray } from "../../../dtype.ts";
+import type { Aval } from "../../../array.ts";
+import type { ReduceParams } from "../../../primitives/reduce.ts";
+import type { FamilyKernels, Kernel } from "../kernel_types.ts";
+import { isIdentity, splitAt, transposeArray } from "./movement.ts";
+
+/** Views `x` as [rows, cols] with the reduced axes last (transposing when needed). */
+function rowsOf(x: TypedArray, a: Aval, axes: readonly number[]): [TypedArray, number, number] {
+  const keep = a.shape.map((_, i) => i).filter((i) => !axes.includes(i));
+  const red = [...axes].sort((p, q) => p - q);
+  const perm = [...keep, ...red];
+  const cols = red.reduce((n, d) => n * a.shape[d], 1);
+  const rows = keep.reduce((n, d) => n * a.shape[d], 1);
+  const data = isIdentity(perm) ? x : transposeArray(x, a.shape, perm, a.dtype);
+  return [data, rows, cols];
+}
+
+type Fold = (x: TypedArray, start: number, n: number) => number;
+
+function foldK(folds: Partial<Record<DType, Fold>>): Kernel<{ axes: number[] }> {
+  return ([x], [a], { axes }, [o]) => {
+    const fold = folds[a.dtype];
+    if (!fold) throw new TypeError(`cpu reduction: unsupported dtype ${a.dtype}`);
+    const [data, rows, cols] = rowsOf(x, a, axes);
+    const out = allocTyped(o.dtype, rows);
+    for (let r = 0; r < rows; r++) out[r] = fold(data, r * cols, cols);
+    return [out];
+  };
+}
+
+const sumF: Fold = (x, s, n) => {
+  let acc = 0;
+  for (let i = s; i < s + n; i++) acc += x[i];
+  return acc;
+};
+const sumI: Fold = (x, s, n) => {
+  let acc = 0;
+  for (let i = s; i < s + n; i++) acc = (acc + x[i]) | 0;
+  return acc;
+};
+const sumU: Fold = (x, s, n) => {
+  let acc = 0;
+  for (let i = s; i < s + n; i++) acc = (acc + x[i]) >>> 0;
+  return acc;
+};
+const prodF: Fold = (x, s, n) => {
+  let acc = 1;
+  for (let i = s; i < s + n; i++) acc *= x[i];
+  return acc;
+};
+const prodI: Fold = (x, s, n) => {
+  let acc = 1;
+  for (let i = s; i < s + n; i++) acc = Math.imul(acc, x[i]);
+  return acc;
+};
+const any: Fold = (x, s, n) => {
+  for (let i = s; i < s + n; i++) if (x[i]) return 1;
+  return 0;
+};
+const all: Fold = (x, s, n) => {
+  for (let i = s; i < s + n; i++) if (!x[i]) return 0;
+  return 1;
+};
+/** Max propagating NaN; `init` is returned for an empty row. */
+const maxF = (init: number): Fold => (x, s, n) => {
+  let acc = init;
+  for (let i = s; i < s + n; i++) {
+    const v = x[i];
+    if (v > acc || v !== v) {
+      acc = v;
+      if (v !== v) break;
+    }
+  }
+  return acc;
+};
+const minF = (init: number): Fold => (x, s, n) => {
+  let acc = init;
+  for (let i = s; i < s + n; i++) {
+    const v = x[i];
+    if (v < acc || v !== v) {
+      acc = v;
+      if (v !== v) break;
+    }
+  }
+  return acc;
+};
+
+/** First index of the extreme along `axis` (NaN counts as extreme; the first NaN wins). */
+function argK(better: (v: number, best: number) => boolean): Kernel<{ axis: number }> {
+  return ([x], [a], { axis }) => {
+    const [outer, n, inner] = splitAt(a.shape, axis);
+    const out = new Int32Array(outer * inner);
+    for (let o = 0; o < outer; o++) {
+      for (let i = 0; i < inner; i++) {
+        const base = o * n * inner + i;
+        let best = x[base], bi = 0;
+        if (best === best) {
+          for (let j = 1; j < n; j++) {
+            const v = x[base + j * inner];
+            if (v !== v) {
+              bi = j;
+              break;
+            }
+            if (better(v, best)) {
+              best = v;
+              bi = j;
+            }
+          }
+        }
+        out[o * inner + i] = bi;
+      }
+    }
+    return [out];
+  };
+}
+
+const cumsumK: Kernel<ReduceParams["cumsum"]> = ([x], [a], { axis, reverse }, [o]) => {
+  const [outer, n, inner] = splitAt(a.shape, axis);
+  const out = allocTyped(o.dtype, x.length);
+  const acc = new Float64Array(inner);
+  const wrap = a.dtype === "int32"
+    ? (v: number) => v | 0
+    : a.dtype === "uint32"
+    ? (v: number) => v >>> 0
+    : (v: number) => v;
+  for (let b = 0; b < outer; b++) {
+    acc.fill(0);
+    for (let t = 0; t < n; t++) {
+      const j = reverse ? n - 1 - t : t;
+      const off = (b * n + j) * inner;
+      for (let i = 0; i < inner; i++) {
+        const v = wrap(acc[i] + x[off + i]);
+        acc[i] = v;
+        out[off + i] = v;
+      }
+    }
+  }
+  return [out];
+};
+
+/** Kernels of the reduction primitives. */
+export const reduceKernels: FamilyKernels<ReduceParams> = {
+  reduceSum: foldK({ float32: sumF, int32: sumI, uint32: sumU, bool: any }),
+  reduceProd: foldK({ float32: prodF, int32: prodI, uint32: prodI, bool: all }),
+  reduceMax: foldK({ float32: maxF(-Infinity), int32: maxF(-2147483648), uint32: maxF(0), bool: any }),
+  reduceMin: foldK({ float32: minF(Infinity), int32: minF(2147483647), uint32: minF(4294967295), bool: all }),
+  argmax: argK((v, best) => v > best),
+  argmin: argK((v, best) => v < best),
+  cumsum: cumsumK,
+};

@@ -1,0 +1,45 @@
+/**
+ * Shared helpers of the `np` namespace: operands, dtype promotion and broadcasting.
+ * @module
+ */
+import { Array } from "../array.ts";
+import { type DType, promote, weakDType } from "../dtype.ts";
+import { broadcastShapes, range, shapeEq } from "../shape.ts";
+import { constant } from "../backend/backend.ts";
+import { broadcastInDim, convert } from "../primitives/ops.ts";
+
+/** An array or a plain number/boolean (weakly typed, like a Python scalar in JAX). */
+export type ArrayLike = Array | number | boolean;
+
+/** Converts an operand to an array; plain numbers take a dtype compatible with `other`. */
+export function asArray(x: ArrayLike, other: DType | null = null): Array {
+  if (x instanceof Array) return x;
+  if (typeof x === "number" || typeof x === "boolean") return constant(Number(x), weakDType(x, other));
+  throw new TypeError(`Expected an array or a number, got ${x === null ? "null" : typeof x}`);
+}
+
+/** Operands converted to arrays with one promoted dtype (weak scalars adapt to arrays). */
+export function promoteArgs(...xs: ArrayLike[]): Array[] {
+  const strong = xs.filter((x): x is Array => x instanceof Array).map((x) => x.dtype);
+  let dt: DType | null = strong.length ? strong.reduce(promote) : null;
+  for (const x of xs) if (!(x instanceof Array)) dt = dt === null ? weakDType(x, null) : promote(dt, weakDType(x, dt));
+  return xs.map((x) => convert(asArray(x, dt), dt!));
+}
+
+/** Broadcasts an array to `shape` (numpy rules: align trailing axes). */
+export function broadcastTo(x: Array, shape: readonly number[], op = "broadcastTo"): Array {
+  if (shapeEq(x.aval.shape, shape)) return x;
+  broadcastShapes(op, x.aval.shape, shape);
+  if (x.ndim > shape.length) {
+    throw new Error(`${op}: cannot broadcast [${x.aval.shape}] to the smaller rank [${shape}]`);
+  }
+  const off = shape.length - x.ndim;
+  return broadcastInDim(x, shape, range(x.ndim).map((i) => i + off));
+}
+
+/** Promotes and broadcasts operands for an elementwise op named `op`. */
+export function elementwiseArgs(op: string, ...xs: ArrayLike[]): Array[] {
+  const arrs = promoteArgs(...xs);
+  const shape = broadcastShapes(op, ...arrs.map((a) => a.aval.shape));
+  return arrs.map((a) => broadcastTo(a, shape, op));
+}

@@ -1,0 +1,201 @@
+/**
+ * Counter-based random numbers (threefry2x32), bit-compatible with JAX's default
+ * ("partitionable") threefry implementation. Keys are explicit uint32[2] arrays.
+ * @module
+ */
+import type { Array } from "./array.ts";
+import { fmt, sizeOf } from "./shape.ts";
+import { bind, bind1, bitcast, broadcastInDim, convert, reshape } from "./primitives/ops.ts";
+import { type ArrayLike, asArray } from "./np/util.ts";
+import * as np from "./numpy.ts";
+
+function checkKey(key: Array, op: string): [Array, Array] {
+  if (key.dtype !== "uint32" || key.ndim !== 1 || key.aval.shape[0] !== 2) {
+    throw new TypeError(
+      `random.${op}: expected a key (uint32[2] from random.key), got ${key.dtype}${fmt(key.aval.shape)}`,
+    );
+  }
+  const k0 = reshape(bind1("slice", [key], { start: [0], limit: [1], strides: [1] }), []);
+  const k1 = reshape(bind1("slice", [key], { start: [1], limit: [2], strides: [1] }), []);
+  return [k0, k1];
+}
+
+/** threefry2x32 of a key over counters `(hi, lo)` = the flat index of each element of `shape`. */
+function hashShape(key: Array, shape: number[], op: string): [Array, Array] {
+  const [k0, k1] = checkKey(key, op);
+  const n = sizeOf(shape);
+  if (n >= 2 ** 32) throw new RangeError(`random.${op}: ${n} values exceed the 2^32 counter range`);
+  const lo = reshape(bind1("iota", [], { shape: [n], dtype: "uint32", dimension: 0 }), shape);
+  const hi = broadcastInDim(convert(asArray(0, "uint32"), "uint32"), shape, []);
+  const b = (k: Array) => broadcastInDim(k, shape, []);
+  const [y0, y1] = bind("threefry2x32", [b(k0), b(k1), hi, lo], {});
+  return [y0, y1];
+}
+
+/**
+ * A PRNG key from an integer seed (like `jax.random.key(seed)` for 32-bit seeds).
+ *
+ * @example
+ * ```ts
+ * import { random } from "./mod.ts";
+ * const k = random.key(0);
+ * console.assert(k.dtype === "uint32" && k.shape[0] === 2);
+ * ```
+ */
+export function key(seed: number): Array {
+  if (!Number.isInteger(seed)) throw new TypeError(`random.key: seed must be an integer, got ${seed}`);
+  return np.array(new Uint32Array([0, seed >>> 0]));
+}
+
+/**
+ * `num` new independent keys, as a list (destructure it) of uint32[2] keys.
+ *
+ * @example
+ * ```ts
+ * import { random } from "./mod.ts";
+ * const [a, b] = random.split(random.key(0));
+ * console.assert(a.shape.join() === "2" && b.shape.join() === "2");
+ * ```
+ */
+export function split(key: Array, num = 2): Array[] {
+  const [y0, y1] = hashShape(key, [num], "split");
+  const keys = np.stack([y0, y1], 1);
+  return np.split(keys, num, 0).map((k) => reshape(k, [2]));
+}
+
+/** A key derived from `key` and an integer (JAX's `fold_in`). */
+export function foldIn(key: Array, data: ArrayLike): Array {
+  const [k0, k1] = checkKey(key, "foldIn");
+  const d = convert(asArray(data, "uint32"), "uint32");
+  const [y0, y1] = bind("threefry2x32", [k0, k1, convert(asArray(0, "uint32"), "uint32"), reshape(d, [])], {});
+  return np.stack([y0, y1]);
+}
+
+/** Uniform random uint32 bits of `shape`. */
+export function bits(key: Array, shape: number[] = []): Array {
+  const [y0, y1] = hashShape(key, shape, "bits");
+  return bind1("xor", [y0, y1], {});
+}
+
+/** Options of the float samplers. */
+export interface UniformOptions {
+  /** Lower bound (default 0). */
+  minval?: number;
+  /** Upper bound, exclusive (default 1). */
+  maxval?: number;
+}
+
+/**
+ * Uniform float32 samples in `[minval, maxval)`.
+ *
+ * @example
+ * ```ts
+ * import { random } from "./mod.ts";
+ * const u = random.uniform(random.key(1), [1000]);
+ * const m = await u.mean().item();
+ * console.assert(m > 0.45 && m < 0.55);
+ * ```
+ */
+export function uniform(key: Array, shape: number[] = [], opts: UniformOptions = {}): Array {
+  const { minval = 0, maxval = 1 } = opts;
+  const b = bits(key, shape);
+  const mant = bind1("shiftRightLogical", [b, broadcastInDim(convert(asArray(9, "uint32"), "uint32"), shape, [])], {});
+  const one = broadcastInDim(convert(asArray(0x3f800000, "uint32"), "uint32"), shape, []);
+  const f = np.subtract(bitcast(bind1("or", [mant, one], {}), "float32"), 1);
+  return np.maximum(minval, np.add(np.multiply(f, maxval - minval), minval));
+}
+
+/** Inverse error function (Giles' single-precision approximation, as XLA uses). */
+export function erfinv(x: ArrayLike): Array {
+  const a = asArray(x);
+  const w0 = np.negative(np.log(np.multiply(np.subtract(1, a), np.add(1, a))));
+  const horner = (w: Array, cs: number[]) =>
+    cs.slice(1).reduce((p, c) => np.add(c, np.multiply(p, w)), np.fullLike(w, cs[0]));
+  const small = horner(np.subtract(w0, 2.5), [
+    2.81022636e-08,
+    3.43273939e-07,
+    -3.5233877e-06,
+    -4.39150654e-06,
+    0.00021858087,
+    -0.00125372503,
+    -0.00417768164,
+    0.246640727,
+    1.50140941,
+  ]);
+  const big = horner(np.subtract(np.sqrt(w0), 3), [
+    -0.000200214257,
+    0.000100950558,
+    0.00134934322,
+    -0.00367342844,
+    0.00573950773,
+    -0.0076224613,
+    0.00943887047,
+    1.00167406,
+    2.83297682,
+  ]);
+  return np.multiply(np.where(np.less(w0, 5), small, big), a);
+}
+
+/**
+ * Standard normal float32 samples (`sqrt(2) * erfinv(u)` with `u` uniform in (-1, 1), as JAX).
+ *
+ * @example
+ * ```ts
+ * import { random } from "./mod.ts";
+ * const z = random.normal(random.key(0), [2000]);
+ * console.assert(Math.abs(await z.mean().item()) < 0.1);
+ * ```
+ */
+export function normal(key: Array, shape: number[] = []): Array {
+  const lo = Math.fround(-1 + 2 ** -24) === -1 ? -0.99999994 : -1 + 2 ** -24;
+  return np.multiply(Math.SQRT2, erfinv(uniform(key, shape, { minval: lo, maxval: 1 })));
+}
+
+/** Bernoulli samples (bool) with probability `p` of true. */
+export function bernoulli(key: Array, p: ArrayLike = 0.5, shape?: number[]): Array {
+  const pa = asArray(p, "float32");
+  const s = shape ?? [...pa.aval.shape];
+  return np.less(uniform(key, s), pa);
+}
+
+/** Integers uniformly in `[minval, maxval)` (int32). */
+export function randint(key: Array, shape: number[], minval: number, maxval: number): Array {
+  if (!(maxval > minval)) throw new RangeError(`random.randint: maxval ${maxval} must exceed minval ${minval}`);
+  const u = uniform(key, shape);
+  return convert(np.add(np.floor(np.multiply(u, maxval - minval)), minval), "int32");
+}
+
+/** Samples category indices from unnormalised log-probabilities along `axis` (Gumbel-max). */
+export function categorical(key: Array, logits: Array, axis = -1): Array {
+  return np.argmax(np.add(logits, gumbel(key, [...logits.aval.shape])), { axis });
+}
+
+/**
+ * A random permutation of `n` integers (or of the first axis of an array), by ranking
+ * random bits (O(n²) comparisons: meant for n up to a few thousand; shuffle datasets on the host).
+ */
+export function permutation(key: Array, x: number | Array): Array {
+  const n = typeof x === "number" ? x : x.aval.shape[0];
+  if (n > 8192) {
+    throw new RangeError(
+      `random.permutation: n = ${n} is too large for the comparison-based permutation (max 8192); shuffle indices on the host`,
+    );
+  }
+  const b = bits(key, [n]);
+  const col = np.reshape(b, [n, 1]);
+  const row = np.reshape(b, [1, n]);
+  const idx = np.arange(n);
+  const before = np.logicalOr(
+    np.less(row, col),
+    np.logicalAnd(np.equal(row, col), np.less(np.reshape(idx, [1, n]), np.reshape(idx, [n, 1]))),
+  );
+  const rank = np.sum(before, { axis: 1 });
+  const order = bind1("scatterAdd", [np.zeros([n], { dtype: "int32" }), rank, idx], { axis: 0 });
+  return typeof x === "number" ? order : np.take(x, order, 0);
+}
+
+/** Samples from a standard Gumbel distribution. */
+export function gumbel(key: Array, shape: number[] = []): Array {
+  const u = uniform(key, shape, { minval: 1.1754944e-38, maxval: 1 });
+  return np.negative(np.log(np.negative(np.log(u))));
+}

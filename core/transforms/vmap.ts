@@ -1,0 +1,148 @@
+/**
+ * Vectorising map: the batching interpreter carries (value, batch dim) pairs and applies
+ * each primitive's batching rule. No fallback loop.
+ * @module
+ */
+import { type Array, type Aval, Tracer } from "../array.ts";
+import { rules } from "../primitives/index.ts";
+import { moveBdim } from "../primitives/batching.ts";
+import type { Dim, Params, PrimName } from "../primitives/types.ts";
+import { bind, fullRaise, type MainTrace, Trace, withMain } from "../trace.ts";
+import * as tree from "../tree.ts";
+import { toArray } from "../backend/backend.ts";
+import { fmt, normAxis } from "../shape.ts";
+
+class BatchTracer extends Tracer {
+  constructor(readonly trace: BatchTrace, readonly val: Array, readonly bdim: Dim) {
+    super(
+      bdim === null ? val.aval : { shape: val.aval.shape.filter((_, i) => i !== bdim), dtype: val.aval.dtype } as Aval,
+    );
+  }
+  lower(): Array {
+    return this.bdim === null ? this.val : this;
+  }
+}
+
+class BatchTrace extends Trace {
+  get size(): number {
+    return this.main.global as number;
+  }
+  pure(x: Array): Array {
+    return new BatchTracer(this, x, null);
+  }
+  lift(x: Array): Array {
+    return this.pure(x);
+  }
+  process<K extends PrimName>(prim: K, args: Array[], params: Params[K]): Array[] {
+    const ts = args as BatchTracer[];
+    const vals = ts.map((t) => t.val);
+    const dims = ts.map((t) => t.bdim);
+    if (dims.every((d) => d === null)) return bind(prim, vals, params).map((o) => new BatchTracer(this, o, null));
+    const [outs, odims] = rules[prim].batch(vals, dims, params, this.size);
+    return outs.map((o, i) => new BatchTracer(this, o, odims[i]));
+  }
+}
+
+/**
+ * Batched evaluation of a flat function: inputs carry batch dims `inDims`; outputs come
+ * back with their batch dims (`null` for unbatched unless `force`, which moves them to 0).
+ */
+export function vmapFlat(
+  fn: (...xs: Array[]) => Array[],
+  size: number,
+  args: Array[],
+  inDims: Dim[],
+  force = false,
+): [Array[], Dim[]] {
+  return withMain((m: MainTrace) => new BatchTrace(m), size, (main) => {
+    const trace = new BatchTrace(main);
+    const ins = args.map((a, i) => (inDims[i] === null ? a : new BatchTracer(trace, a, inDims[i])));
+    const outs = fn(...ins).map((o) => fullRaise(trace, o) as BatchTracer);
+    if (!force) return [outs.map((o) => o.val), outs.map((o) => o.bdim)];
+    return [outs.map((o) => moveBdim(o.val, o.bdim, 0, size)), outs.map(() => 0)];
+  });
+}
+
+type Axes = number | null | readonly Axes[] | { readonly [k: string]: Axes };
+
+/** Expands an axis spec (a number, null or a prefix tree) over the leaves of `t`. */
+function axesFor(spec: Axes, t: unknown, what: string): (number | null)[] {
+  if (spec === null || typeof spec === "number") return tree.leaves(t as tree.PyTree).map(() => spec);
+  if (globalThis.Array.isArray(spec)) {
+    if (!globalThis.Array.isArray(t) || t.length !== spec.length) {
+      throw new Error(
+        `vmap: ${what} has ${spec.length} entries for ${globalThis.Array.isArray(t) ? t.length : "a non-list"}`,
+      );
+    }
+    return spec.flatMap((s, i) => axesFor(s, t[i], what));
+  }
+  const keys = Object.keys(spec).sort();
+  if (t === null || typeof t !== "object") throw new Error(`vmap: ${what} is an object but the value is not`);
+  return keys.flatMap((k) => axesFor((spec as Record<string, Axes>)[k], (t as Record<string, unknown>)[k], what));
+}
+
+/** Options of `vmap`. */
+export interface VmapOptions {
+  /** Batch axis of each argument (a number, `null` for unbatched, or a list/prefix tree per argument). Default 0. */
+  inAxes?: Axes;
+  /** Where the batch axis goes in each output (default 0). */
+  outAxes?: Axes;
+}
+
+/**
+ * Vectorises `f` over a batch axis of its arguments.
+ *
+ * @example Batched dot products
+ * ```ts
+ * import { np, vmap } from "./mod.ts";
+ * const dot = (a: np.Array, b: np.Array) => a.mul(b).sum();
+ * const out = vmap(dot, { inAxes: [0, null] })(np.ones([4, 3]), np.ones([3]));
+ * console.assert(JSON.stringify(out.shape) === "[4]");
+ * ```
+ */
+// deno-lint-ignore no-explicit-any
+export function vmap<F extends (...args: any[]) => any>(
+  f: F,
+  opts: VmapOptions = {},
+): (...args: Parameters<F>) => ReturnType<F> {
+  const { inAxes = 0, outAxes = 0 } = opts;
+  return (...args) => {
+    const spec = typeof inAxes === "number" || inAxes === null ? args.map(() => inAxes) : inAxes;
+    const dims = axesFor(spec, args, "inAxes");
+    const [flat, def] = tree.flatten(args as tree.PyTree);
+    const arrays = flat.map((x) => toArray(x as Array | number));
+    const norm = dims.map((d, i) => (d === null ? null : normAxis("vmap", d, arrays[i].ndim)));
+    const sizes = new Set(norm.flatMap((d, i) => (d === null ? [] : [arrays[i].aval.shape[d]])));
+    if (sizes.size === 0) throw new Error("vmap: no argument has a batch axis; set inAxes to batch at least one");
+    if (sizes.size > 1) {
+      throw new Error(
+        `vmap: batch axes have different sizes: ${
+          norm.map((d, i) => (d === null ? "-" : `${fmt(arrays[i].aval.shape)}@${d}`)).join(", ")
+        }`,
+      );
+    }
+    const size = [...sizes][0];
+    let outDef: tree.TreeDef | null = null;
+    const [outs, odims] = vmapFlat(
+      (...xs) => {
+        const [o, d] = tree.flatten(f(...tree.unflatten<unknown[]>(def, xs)));
+        outDef = d;
+        return o.map((x) => toArray(x as Array | number));
+      },
+      size,
+      arrays,
+      norm,
+    );
+    const result = tree.unflatten<unknown>(outDef!, outs);
+    const oaxes = axesFor(typeof outAxes === "number" || outAxes === null ? outAxes : outAxes, result, "outAxes");
+    const moved = outs.map((o, i) => {
+      const to = oaxes[i];
+      if (to === null) {
+        if (odims[i] !== null) throw new Error("vmap: an output with outAxes null is batched");
+        return o;
+      }
+      return moveBdim(o, odims[i], normAxis("vmap", to, o.ndim + (odims[i] === null ? 1 : 0)), size);
+    });
+    return tree.unflatten(outDef!, moved);
+  };
+}

@@ -1,0 +1,134 @@
+/**
+ * Pytrees: nested plain objects, JS arrays and `null` with arrays (or numbers) at the leaves.
+ * Every transform accepts and returns pytrees.
+ * @module
+ */
+import { Array as WaxArray } from "./array.ts";
+
+/** A leaf (an array, a number or a boolean) or a nested object/list of them; `null` is empty. */
+export type PyTree = WaxArray | number | boolean | null | undefined | readonly PyTree[] | {
+  readonly [k: string]: PyTree;
+};
+
+/** The shape of a pytree without its leaves, enough to rebuild it. */
+export type TreeDef =
+  | { kind: "leaf" }
+  | { kind: "none"; value: null | undefined }
+  | { kind: "list"; children: TreeDef[] }
+  | { kind: "dict"; keys: string[]; children: TreeDef[] };
+
+const isNode = (x: unknown): boolean =>
+  globalThis.Array.isArray(x) || (x !== null && typeof x === "object" && Object.getPrototypeOf(x) === Object.prototype);
+
+/**
+ * Splits a pytree into its leaves (depth first, object keys sorted) and its structure.
+ *
+ * @example Flatten and rebuild
+ * ```ts
+ * import { tree } from "./mod.ts";
+ * const [leaves, def] = tree.flatten({ b: [1, 2], a: 3 });
+ * console.assert(JSON.stringify(leaves) === "[3,1,2]");
+ * console.assert(JSON.stringify(tree.unflatten(def, leaves)) === '{"a":3,"b":[1,2]}');
+ * ```
+ */
+export function flatten<T = unknown>(t: PyTree): [T[], TreeDef] {
+  const leaves: T[] = [];
+  const go = (x: unknown): TreeDef => {
+    if (x === null || x === undefined) return { kind: "none", value: x };
+    if (globalThis.Array.isArray(x)) return { kind: "list", children: x.map(go) };
+    if (isNode(x)) {
+      const keys = Object.keys(x as object).sort();
+      return { kind: "dict", keys, children: keys.map((k) => go((x as Record<string, unknown>)[k])) };
+    }
+    if (x instanceof WaxArray || typeof x === "number" || typeof x === "boolean") {
+      leaves.push(x as T);
+      return { kind: "leaf" };
+    }
+    throw new TypeError(
+      `tree: unsupported pytree node of type ${
+        typeof x === "object" ? (x as object).constructor?.name : typeof x
+      }; use plain objects, lists, arrays or numbers`,
+    );
+  };
+  const def = go(t);
+  return [leaves, def];
+}
+
+/** Rebuilds a pytree of structure `def` from `leaves`. */
+export function unflatten<T = PyTree>(def: TreeDef, leaves: readonly unknown[]): T {
+  let i = 0;
+  const go = (d: TreeDef): unknown => {
+    switch (d.kind) {
+      case "leaf":
+        if (i >= leaves.length) throw new Error(`tree.unflatten: too few leaves (${leaves.length})`);
+        return leaves[i++];
+      case "none":
+        return d.value;
+      case "list":
+        return d.children.map(go);
+      case "dict":
+        return Object.fromEntries(d.keys.map((k, j) => [k, go(d.children[j])]));
+    }
+  };
+  const out = go(def);
+  if (i !== leaves.length) throw new Error(`tree.unflatten: ${leaves.length} leaves for a structure of ${i}`);
+  return out as T;
+}
+
+/** The leaves of a pytree. */
+export function leaves<T = unknown>(t: PyTree): T[] {
+  return flatten<T>(t)[0];
+}
+
+/** The structure of a pytree. */
+export function structure(t: PyTree): TreeDef {
+  return flatten(t)[1];
+}
+
+/** A string key for a structure (equal structures give equal keys). */
+export function defKey(def: TreeDef): string {
+  switch (def.kind) {
+    case "leaf":
+      return "*";
+    case "none":
+      return def.value === null ? "N" : "U";
+    case "list":
+      return `[${def.children.map(defKey).join(",")}]`;
+    case "dict":
+      return `{${def.keys.map((k, i) => `${JSON.stringify(k)}:${defKey(def.children[i])}`).join(",")}}`;
+  }
+}
+
+/** Number of leaves a structure holds. */
+export function numLeaves(def: TreeDef): number {
+  switch (def.kind) {
+    case "leaf":
+      return 1;
+    case "none":
+      return 0;
+    default:
+      return def.children.reduce((n, c) => n + numLeaves(c), 0);
+  }
+}
+
+/**
+ * Applies `fn` to every leaf of `t` (and the matching leaves of `rest`, which share its structure).
+ *
+ * @example Scale every parameter
+ * ```ts
+ * import { np, tree } from "./mod.ts";
+ * const p = { w: np.ones([2]), b: np.zeros([2]) };
+ * const q = tree.map((x) => x.mul(2), p);
+ * console.assert(JSON.stringify(await q.w.tolist()) === "[2,2]");
+ * ```
+ */
+// deno-lint-ignore no-explicit-any
+export function map<T extends PyTree = any>(fn: (x: any, ...rest: any[]) => unknown, t: T, ...rest: PyTree[]): T {
+  const [ls, def] = flatten(t);
+  const others = rest.map((r) => {
+    const [rl, rd] = flatten(r);
+    if (defKey(rd) !== defKey(def)) throw new Error(`tree.map: structures differ: ${defKey(def)} vs ${defKey(rd)}`);
+    return rl;
+  });
+  return unflatten<T>(def, ls.map((x, i) => fn(x, ...others.map((o) => o[i]))));
+}

@@ -1,0 +1,39 @@
+/**
+ * wax: a functional machine-learning framework for Deno. JAX's model — pure functions over
+ * parameter trees, composable transforms (`grad`, `jvp`, `vjp`, `vmap`, `jit`) — over a
+ * WebGPU backend, with a fast cpu backend beside it.
+ *
+ * @example Fit a line with grad and jit
+ * ```ts
+ * import { grad, jit, np, type Array } from "./mod.ts";
+ * const x = np.linspace(-1, 1, 32);
+ * const y = x.mul(3).add(1);
+ * const loss = (p: { w: Array; b: Array }) => x.mul(p.w).add(p.b).sub(y).square().mean();
+ * const step = jit((p: { w: Array; b: Array }) => {
+ *   const g = grad(loss)(p);
+ *   return { w: p.w.sub(g.w.mul(0.5)), b: p.b.sub(g.b.mul(0.5)) };
+ * });
+ * let p = { w: np.array(0), b: np.array(0) };
+ * for (let i = 0; i < 200; i++) p = step(p);
+ * console.assert((await loss(p).item()) < 1e-4);
+ * ```
+ * @module
+ */
+import "./core/backend/cpu/mod.ts";
+
+export { Array, type Aval, memoryStats } from "./core/array.ts";
+export type { DType, TypedArray } from "./core/dtype.ts";
+export * as np from "./core/numpy.ts";
+export * as lax from "./core/lax.ts";
+export * as random from "./core/random.ts";
+export * as tree from "./core/tree.ts";
+export type { PyTree } from "./core/tree.ts";
+export { jvp } from "./core/transforms/jvp.ts";
+export { vmap, type VmapOptions } from "./core/transforms/vmap.ts";
+export { grad, type GradOptions, hessian, jacfwd, jacrev, linearize, valueAndGrad, vjp } from "./core/transforms/ad.ts";
+export { jit, type JitOptions, type Jitted } from "./core/transforms/jit.ts";
+export { customVjp, stopGradient } from "./core/transforms/custom.ts";
+export { makeJaxpr } from "./core/transforms/staging.ts";
+export { type Backend, type BackendName, backends, useBackend } from "./core/backend/backend.ts";
+export { allclose, assertAllclose, checkGrads, type CheckGradsOptions, type Tolerance } from "./core/testing.ts";
+export { Jaxpr } from "./core/ir.ts";
