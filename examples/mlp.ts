@@ -4,7 +4,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { grad, jit, np, random, type Array } from "../mod.ts";
+import { type Array, grad, jit, np, random } from "../mod.ts";
 
 const { values } = parseArgs({ options: { steps: { type: "string", default: "500" } } });
 const steps = Number(values.steps);
@@ -24,7 +24,12 @@ const predict = (p: Params, x: Array) => np.tanh(x.matmul(p.w1).add(p.b1)).matmu
 const loss = (p: Params) => predict(p, x).sub(y).square().mean();
 const step = jit((p: Params) => {
   const g = grad(loss)(p);
-  return { w1: p.w1.sub(g.w1.mul(0.1)), b1: p.b1.sub(g.b1.mul(0.1)), w2: p.w2.sub(g.w2.mul(0.1)), b2: p.b2.sub(g.b2.mul(0.1)) };
+  return {
+    w1: p.w1.sub(g.w1.mul(0.1)),
+    b1: p.b1.sub(g.b1.mul(0.1)),
+    w2: p.w2.sub(g.w2.mul(0.1)),
+    b2: p.b2.sub(g.b2.mul(0.1)),
+  };
 }, { donateArgnums: [0] });
 
 const first = await loss(params).item();
