@@ -21,7 +21,7 @@
  */
 import "./core/backend/cpu/mod.ts";
 
-export { Array, type Aval, memoryStats } from "./core/array.ts";
+export { Array, type Aval, type BufferOwner, memoryStats, type Operand, type Storage } from "./core/array.ts";
 export type { DType, TypedArray } from "./core/dtype.ts";
 export * as np from "./core/numpy.ts";
 export * as lax from "./core/lax.ts";
@@ -29,11 +29,11 @@ export * as random from "./core/random.ts";
 export * as tree from "./core/tree.ts";
 export type { PyTree } from "./core/tree.ts";
 export { jvp } from "./core/transforms/jvp.ts";
-export { vmap, type VmapOptions } from "./core/transforms/vmap.ts";
+export { type Axes, vmap, type VmapOptions } from "./core/transforms/vmap.ts";
 export { grad, type GradOptions, hessian, jacfwd, jacrev, linearize, valueAndGrad, vjp } from "./core/transforms/ad.ts";
 export { jit, type JitOptions, type Jitted } from "./core/transforms/jit.ts";
 export { customVjp, stopGradient } from "./core/transforms/custom.ts";
 export { makeJaxpr } from "./core/transforms/staging.ts";
-export { type Backend, type BackendName, backends, useBackend } from "./core/backend/backend.ts";
-export { allclose, assertAllclose, checkGrads, type CheckGradsOptions, type Tolerance } from "./core/testing.ts";
+export { type BackendName, backends, useBackend } from "./core/backend/backend.ts";
+export { allclose, assertAllclose, checkGrads, type CheckGradsOptions, type Numeric, type Tolerance } from "./core/testing.ts";
 export { Jaxpr } from "./core/ir.ts";

@@ -82,7 +82,8 @@ export interface ArrayOps {
 /** @internal The late-bound operation table (avoids an import cycle with numpy.ts). */
 export const arrayOps: ArrayOps = {} as ArrayOps;
 
-type Operand = Array | number;
+/** A right-hand operand of the method sugar: an array or a plain number. */
+export type Operand = Array | number;
 
 /**
  * An n-dimensional array of float32, int32, uint32 or bool values on a backend.

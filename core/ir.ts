@@ -31,9 +31,13 @@ export interface Eqn {
 
 /** A traced program: inputs, equations in order, outputs. Constants are leading inputs. */
 export class Jaxpr {
+  /** A program from its input variables, equations and output variables. */
   constructor(
+    /** @ignore Input variables (constants first). */
     readonly inVars: Var[],
+    /** @ignore Equations in order. */
     readonly eqns: Eqn[],
+    /** @ignore Output variables. */
     readonly outs: Var[],
   ) {}
   /** Readable listing, e.g. `{ lambda a:f32[3]. let b:f32[3] = exp a in (b) }`. */

@@ -18,7 +18,8 @@ export interface Tolerance {
   equalNan?: boolean;
 }
 
-type Numeric = Array | number | ArrayLike<number> | number[][] | number[][][];
+/** Values `allclose` compares: arrays, numbers, or (nested) lists/typed arrays of numbers. */
+export type Numeric = Array | number | ArrayLike<number> | number[][] | number[][][];
 
 async function values(x: Numeric): Promise<Float64Array> {
   if (typeof x === "number") return Float64Array.of(x);

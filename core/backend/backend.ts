@@ -41,7 +41,7 @@ export function registerBackend(name: BackendName, make: () => Promise<Backend>,
  * await useBackend("cpu");
  * ```
  */
-export async function useBackend(name: BackendName): Promise<Backend> {
+export async function useBackend(name: BackendName): Promise<void> {
   const make = registry.get(name);
   if (!make) {
     throw new Error(
@@ -51,7 +51,6 @@ export async function useBackend(name: BackendName): Promise<Backend> {
   const b = ready.get(name) ?? await make();
   ready.set(name, b);
   current = b;
-  return b;
 }
 
 /**

@@ -63,7 +63,8 @@ export function vmapFlat(
   });
 }
 
-type Axes = number | null | readonly Axes[] | { readonly [k: string]: Axes };
+/** Batch axis spec: a number, `null` (unbatched), or a list/object prefix tree of them. */
+export type Axes = number | null | readonly Axes[] | { readonly [k: string]: Axes };
 
 /** Expands an axis spec (a number, null or a prefix tree) over the leaves of `t`. */
 function axesFor(spec: Axes, t: unknown, what: string): (number | null)[] {
