@@ -1,0 +1,93 @@
+/**
+ * CPU kernel benchmarks with peers in the same run: matmul 256–2048 and the DCGAN-sized
+ * convolution (batch 64, 14×14×64 → 128, kernel 5, stride 2) forward and forward+backward.
+ * Peers: jax-js (wasm) and TensorFlow.js (wasm). PyTorch runs from `deno task bench:peers`.
+ * @module
+ */
+import { type Array, grad, jit, lax, np, random } from "../mod.ts";
+import { loadJaxJs, loadTfjs } from "./peers/setup.ts";
+
+const tf = await loadTfjs();
+const jax = await loadJaxJs();
+const quick = Deno.env.get("WAX_BENCH_QUICK") === "1";
+const sizes = quick ? [256] : [256, 512, 1024, 2048];
+
+for (const n of sizes) {
+  const group = `matmul ${n}`;
+  const [ka, kb] = random.split(random.key(n));
+  const a = random.normal(ka, [n, n]);
+  const b = random.normal(kb, [n, n]);
+  await a.data();
+  Deno.bench({ name: `wax ${group}`, group, baseline: true }, async () => {
+    await np.matmul(a, b).data();
+  });
+  if (tf) {
+    const ta = tf.randomNormal([n, n]);
+    const tb = tf.randomNormal([n, n]);
+    Deno.bench({ name: `tfjs-wasm ${group}`, group }, async () => {
+      const c = tf.matMul(ta, tb);
+      await c.data();
+      c.dispose();
+    });
+  }
+  if (jax && n <= 1024) {
+    const ja = jax.numpy.ones([n, n]);
+    const jb = jax.numpy.ones([n, n]);
+    Deno.bench({ name: `jax-js-wasm ${group}`, group, n: n >= 1024 ? 3 : 10, warmup: 1 }, async () => {
+      const c = jax.numpy.matmul(ja.ref, jb.ref);
+      await c.blockUntilReady();
+      c.dispose();
+    });
+  }
+}
+
+// Convolution: x [64, 64, 14, 14] (NCHW), w [128, 64, 5, 5] (OIHW), stride 2, SAME → [64, 128, 7, 7].
+{
+  const [kx, kw] = random.split(random.key(7));
+  const x = random.normal(kx, [64, 64, 14, 14]);
+  const w = random.normal(kw, [128, 64, 5, 5]).mul(0.05);
+  await w.data();
+  const conv = (x: Array, w: Array) => lax.convGeneralDilated(x, w, { strides: [2, 2], padding: "SAME" });
+  const fwd = jit(conv);
+  const fwdBwd = jit(grad((x: Array, w: Array) => conv(x, w).sum(), { argnums: [0, 1] }));
+  Deno.bench({ name: "wax conv fwd", group: "conv fwd", baseline: true }, async () => {
+    await fwd(x, w).data();
+  });
+  Deno.bench({ name: "wax conv fwd+bwd", group: "conv fwd+bwd", baseline: true }, async () => {
+    const [dx, dw] = fwdBwd(x, w) as Array[];
+    await Promise.all([dx.data(), dw.data()]);
+  });
+  if (tf) {
+    type T4 = import("@tensorflow/tfjs").Tensor4D;
+    const tx = tf.randomNormal([64, 14, 14, 64]) as T4;
+    const tw = tf.randomNormal([5, 5, 64, 128]) as T4;
+    Deno.bench({ name: "tfjs-wasm conv fwd", group: "conv fwd" }, async () => {
+      const y = tf.conv2d(tx, tw, 2, "same");
+      await y.data();
+      y.dispose();
+    });
+    // tfjs-wasm has no Conv2DBackpropFilter kernel; training a convnet fails there.
+    let trains = true;
+    try {
+      const g = tf.grad((w) => tf.conv2d(tx, w as T4, 2, "same").sum())(tw);
+      await g.data();
+    } catch {
+      trains = false;
+    }
+    if (trains) {
+      Deno.bench({ name: "tfjs-wasm conv fwd+bwd", group: "conv fwd+bwd" }, async () => {
+        const [gx, gw] = tf.grads((a, b) => tf.conv2d(a as T4, b as T4, 2, "same").sum())([tx, tw]);
+        await Promise.all([gx.data(), gw.data()]);
+      });
+    } else console.error("tfjs-wasm: conv backward is not available (Conv2DBackpropFilter missing)");
+  }
+  if (jax) {
+    const jx = jax.numpy.ones([64, 64, 14, 14]);
+    const jw = jax.numpy.ones([128, 64, 5, 5]);
+    Deno.bench({ name: "jax-js-wasm conv fwd", group: "conv fwd", n: 2, warmup: 0 }, async () => {
+      const y = jax.lax.convGeneralDilated(jx.ref, jw.ref, [2, 2], "SAME");
+      await y.blockUntilReady();
+      y.dispose();
+    });
+  }
+}
