@@ -13,6 +13,8 @@ export interface Aval {
   readonly shape: readonly number[];
   /** The element type. */
   readonly dtype: DType;
+  /** Weakly typed (a plain number passed to jit): adapts to the other operand's dtype like a JS number. */
+  readonly weak?: boolean;
 }
 
 /** A backend-owned buffer with the bookkeeping wax needs to release it once. */
@@ -146,8 +148,12 @@ export class Array {
 
   /** Copies the values to the host as a typed array (a fresh copy). */
   data(): Promise<TypedArray> {
-    const s = this.buffer("data");
-    return s.backend.read(s.handle, this.aval);
+    try {
+      const s = this.buffer("data");
+      return s.backend.read(s.handle, this.aval);
+    } catch (e) {
+      return Promise.reject(e); // a Promise-returning API reports errors as rejections
+    }
   }
   /** The single value of a size-1 array. */
   async item(): Promise<number> {

@@ -20,9 +20,15 @@ export function asArray(x: ArrayLike, other: DType | null = null): Array {
 
 /** Operands converted to arrays with one promoted dtype (weak scalars adapt to arrays). */
 export function promoteArgs(...xs: ArrayLike[]): Array[] {
-  const strong = xs.filter((x): x is Array => x instanceof Array).map((x) => x.dtype);
+  const isWeak = (x: ArrayLike) => !(x instanceof Array) || !!x.aval.weak;
+  const strong = xs.filter((x): x is Array => !isWeak(x)).map((x) => x.dtype);
   let dt: DType | null = strong.length ? strong.reduce(promote) : null;
-  for (const x of xs) if (!(x instanceof Array)) dt = dt === null ? weakDType(x, null) : promote(dt, weakDType(x, dt));
+  for (const x of xs) {
+    if (!isWeak(x)) continue;
+    // A weak array (a number passed to jit) behaves like the number it came from.
+    const w = x instanceof Array ? (x.dtype === "float32" ? 0.5 : x.dtype === "bool" ? true : 1) : x;
+    dt = dt === null ? weakDType(w, null) : promote(dt, weakDType(w, dt));
+  }
   return xs.map((x) => convert(asArray(x, dt), dt!));
 }
 

@@ -56,11 +56,13 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = 
     const dyn = dynIdx.map((i) => args[i]);
     const [flat, inDef] = tree.flatten(dyn as tree.PyTree);
     const leaves = flat.map((x) => toArray(x as Array | number));
+    // Plain numbers stay weakly typed inside the trace, as in JAX.
+    const avals = leaves.map((l, i) => (typeof flat[i] === "number" ? { ...l.aval, weak: true } : l.aval));
     const donate = dynIdx.flatMap((i) => tree.leaves(args[i] as tree.PyTree).map(() => donated.has(i)));
     const key = [
       [...statics].map((i) => staticKey(args[i])).join("|"),
       tree.defKey(inDef),
-      leaves.map((l) => avalStr(l.aval)).join(","),
+      avals.map((a) => avalStr(a) + (a.weak ? "~" : "")).join(","),
     ].join(";");
     let entry = cache.get(key);
     if (!entry) {
@@ -70,7 +72,7 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = 
         dynIdx.forEach((i, k) => (full[i] = d[k]));
         return f(...full);
       };
-      const traced = tracePytree(fn, inDef, leaves.map((l) => l.aval));
+      const traced = tracePytree(fn, inDef, avals);
       entry = { closed: simplify(traced.closed), outDef: traced.outDef };
       cache.set(key, entry);
     }
