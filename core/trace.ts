@@ -16,6 +16,8 @@ export function installRules(table: Rules): void {
 
 /** One active transform: its nesting level and how to make its interpreter. */
 export class MainTrace {
+  /** False once the transform returned: its tracers must not be used any more. */
+  active = true;
   constructor(
     readonly level: number,
     readonly make: (main: MainTrace) => Trace,
@@ -59,6 +61,7 @@ export function withMain<T>(make: (main: MainTrace) => Trace, global: unknown, f
     return fn(main);
   } finally {
     stack.pop();
+    main.active = false;
   }
 }
 
@@ -82,6 +85,12 @@ function levelOf(x: Array): number {
 function findTopTrace(args: readonly Array[]): Trace {
   let top = dynamic;
   for (const a of args) {
+    if (a instanceof Tracer && !(a.trace.main as MainTrace).active) {
+      throw new Error(
+        `A leaked tracer ${a.toString()} was used after its transform (grad/vmap/jit) returned; ` +
+          `a function under a transform must return its results instead of storing tracers in outer variables`,
+      );
+    }
     if (a instanceof Tracer && a.trace.main.level > top.level) top = a.trace.main as MainTrace;
   }
   return top.make(top);

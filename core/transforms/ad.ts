@@ -168,14 +168,20 @@ export function valueAndGrad<F extends (...args: any[]) => any>(
         );
       }
     });
-    let aux: unknown = undefined;
+    // Aux leaves are extra (non-differentiated) outputs, so they come back concrete, not as tracers.
+    let auxDef: tree.TreeDef | null = null;
     const fn = (...xs: Array[]) => {
       const vals = tree.unflatten<unknown[]>(inDef, xs);
       const full_ = [...args];
       nums.forEach((i, k) => (full_[i] = vals[k]));
       const r = f(...full_);
       const loss = hasAux ? (r as [unknown, unknown])[0] : r;
-      if (hasAux) aux = (r as [unknown, unknown])[1];
+      let auxLeaves: Array[] = [];
+      if (hasAux) {
+        const [al, ad] = tree.flatten((r as [unknown, unknown])[1] as tree.PyTree);
+        auxDef = ad;
+        auxLeaves = al.map((x) => toArray(x as Array | number));
+      }
       const l = toArray(loss as Array | number);
       if (l.size !== 1 || l.ndim !== 0) {
         throw new Error(
@@ -183,11 +189,15 @@ export function valueAndGrad<F extends (...args: any[]) => any>(
         );
       }
       if (!isFloat(l.dtype)) throw new TypeError(`grad: the function returned ${l.dtype}; it must return float32`);
-      return [l];
+      return [l, ...auxLeaves];
     };
     const l = linearizeFlat(fn, flat);
-    const [ct] = [full(l.outs[0].aval, 1)];
-    const g = l.pullback(ct).map((c, i) => (c instanceof Zero || c === null ? full(flat[i].aval, 0) : c));
+    const ct = full(l.outs[0].aval, 1);
+    const aux = hasAux ? tree.unflatten(auxDef!, l.outs.slice(1)) : undefined;
+    const g = l.pullback(ct, ...l.outs.slice(1).map((o) => new Zero(o.aval))).map((
+      c,
+      i,
+    ) => (c instanceof Zero || c === null ? full(flat[i].aval, 0) : c));
     const grads = tree.unflatten<unknown[]>(inDef, g);
     const gOut = typeof argnums === "number" ? grads[0] : grads;
     const value = hasAux ? [l.outs[0], aux] : l.outs[0];
