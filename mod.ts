@@ -5,7 +5,7 @@
  *
  * @example Fit a line with grad and jit
  * ```ts
- * import { grad, jit, np, type Array } from "./mod.ts";
+ * import { grad, jit, np, type Array } from "@wax/wax";
  * const x = np.linspace(-1, 1, 32);
  * const y = x.mul(3).add(1);
  * const loss = (p: { w: Array; b: Array }) => x.mul(p.w).add(p.b).sub(y).square().mean();
@@ -35,5 +35,12 @@ export { jit, type JitOptions, type Jitted } from "./core/transforms/jit.ts";
 export { customVjp, stopGradient } from "./core/transforms/custom.ts";
 export { makeJaxpr } from "./core/transforms/staging.ts";
 export { type BackendName, backends, useBackend } from "./core/backend/backend.ts";
-export { allclose, assertAllclose, checkGrads, type CheckGradsOptions, type Numeric, type Tolerance } from "./core/testing.ts";
+export {
+  allclose,
+  assertAllclose,
+  checkGrads,
+  type CheckGradsOptions,
+  type Numeric,
+  type Tolerance,
+} from "./core/testing.ts";
 export { Jaxpr } from "./core/ir.ts";

@@ -60,7 +60,7 @@ const registry = new FinalizationRegistry<Storage>(releaseStorage);
  *
  * @example Count buffers
  * ```ts
- * import { memoryStats, np } from "./mod.ts";
+ * import { memoryStats, np } from "@wax/wax";
  * const before = memoryStats().cpu?.buffers ?? 0;
  * using x = np.ones([4]);
  * console.assert((memoryStats().cpu?.buffers ?? 0) === before + 1);
@@ -92,7 +92,7 @@ export type Operand = Array | number;
  *
  * @example Make, combine and read arrays
  * ```ts
- * import { np } from "./mod.ts";
+ * import { np } from "@wax/wax";
  * const x = np.array([[1, 2], [3, 4]]);
  * const y = x.mul(2).add(1).sum(0);
  * console.assert(JSON.stringify(await y.tolist()) === "[10,14]");

@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import { np } from "./mod.ts";
+ * import { np } from "@wax/wax";
  * const x = np.linspace(0, 1, 5);
  * console.assert((await np.mean(x).item()) === 0.5);
  * ```

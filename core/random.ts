@@ -37,7 +37,7 @@ function hashShape(key: Array, shape: number[], op: string): [Array, Array] {
  *
  * @example
  * ```ts
- * import { random } from "./mod.ts";
+ * import { random } from "@wax/wax";
  * const k = random.key(0);
  * console.assert(k.dtype === "uint32" && k.shape[0] === 2);
  * ```
@@ -52,7 +52,7 @@ export function key(seed: number): Array {
  *
  * @example
  * ```ts
- * import { random } from "./mod.ts";
+ * import { random } from "@wax/wax";
  * const [a, b] = random.split(random.key(0));
  * console.assert(a.shape.join() === "2" && b.shape.join() === "2");
  * ```
@@ -90,7 +90,7 @@ export interface UniformOptions {
  *
  * @example
  * ```ts
- * import { random } from "./mod.ts";
+ * import { random } from "@wax/wax";
  * const u = random.uniform(random.key(1), [1000]);
  * const m = await u.mean().item();
  * console.assert(m > 0.45 && m < 0.55);
@@ -141,7 +141,7 @@ export function erfinv(x: ArrayLike): Array {
  *
  * @example
  * ```ts
- * import { random } from "./mod.ts";
+ * import { random } from "@wax/wax";
  * const z = random.normal(random.key(0), [2000]);
  * console.assert(Math.abs(await z.mean().item()) < 0.1);
  * ```

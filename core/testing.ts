@@ -67,7 +67,7 @@ async function compare(a: Numeric, b: Numeric, tol: Tolerance): Promise<{ ok: bo
  *
  * @example
  * ```ts
- * import { allclose, np } from "./mod.ts";
+ * import { allclose, np } from "@wax/wax";
  * console.assert(await allclose(np.array([1, 2]), [1, 2.0000001]));
  * ```
  */
@@ -115,7 +115,7 @@ const dotHost = (a: Float64Array, b: Float64Array) => a.reduce((s, v, i) => s + 
  *
  * @example
  * ```ts
- * import { checkGrads, np, type Array } from "./mod.ts";
+ * import { checkGrads, np, type Array } from "@wax/wax";
  * await checkGrads((x: Array) => np.sin(x).mul(x), [np.array([0.3, -1.2])], { order: 2 });
  * ```
  */

@@ -25,7 +25,7 @@ const isNode = (x: unknown): boolean =>
  *
  * @example Flatten and rebuild
  * ```ts
- * import { tree } from "./mod.ts";
+ * import { tree } from "@wax/wax";
  * const [leaves, def] = tree.flatten({ b: [1, 2], a: 3 });
  * console.assert(JSON.stringify(leaves) === "[3,1,2]");
  * console.assert(JSON.stringify(tree.unflatten(def, leaves)) === '{"a":3,"b":[1,2]}');
@@ -116,7 +116,7 @@ export function numLeaves(def: TreeDef): number {
  *
  * @example Scale every parameter
  * ```ts
- * import { np, tree } from "./mod.ts";
+ * import { np, tree } from "@wax/wax";
  * const p = { w: np.ones([2]), b: np.zeros([2]) };
  * const q = tree.map((x) => x.mul(2), p);
  * console.assert(JSON.stringify(await q.w.tolist()) === "[2,2]");

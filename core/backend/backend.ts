@@ -37,7 +37,7 @@ export function registerBackend(name: BackendName, make: () => Promise<Backend>,
  *
  * @example Select the cpu backend
  * ```ts
- * import { useBackend } from "./mod.ts";
+ * import { useBackend } from "@wax/wax";
  * await useBackend("cpu");
  * ```
  */
@@ -58,7 +58,7 @@ export async function useBackend(name: BackendName): Promise<void> {
  *
  * @example List backends
  * ```ts
- * import { backends } from "./mod.ts";
+ * import { backends } from "@wax/wax";
  * console.assert(backends().includes("cpu"));
  * ```
  */

@@ -42,7 +42,7 @@ function typedDType(x: TypedArray | Float64Array): DType {
  *
  * @example
  * ```ts
- * import { np } from "./mod.ts";
+ * import { np } from "@wax/wax";
  * const x = np.array([[1, 2, 3], [4, 5, 6]]);
  * console.assert(JSON.stringify(x.shape) === "[2,3]" && x.dtype === "float32");
  * const i = np.array([1, 2], { dtype: "int32" });
@@ -102,7 +102,7 @@ export interface DTypeOptions {
  *
  * @example
  * ```ts
- * import { np } from "./mod.ts";
+ * import { np } from "@wax/wax";
  * console.assert(JSON.stringify(await np.full([2], 7).tolist()) === "[7,7]");
  * ```
  */
@@ -137,7 +137,7 @@ export function fullLike(x: Array, value: number, opts: DTypeOptions = {}): Arra
  *
  * @example
  * ```ts
- * import { np } from "./mod.ts";
+ * import { np } from "@wax/wax";
  * console.assert(JSON.stringify(await np.arange(1, 7, 2).tolist()) === "[1,3,5]");
  * ```
  */
@@ -162,7 +162,7 @@ export interface LinspaceOptions extends DTypeOptions {
  *
  * @example
  * ```ts
- * import { np } from "./mod.ts";
+ * import { np } from "@wax/wax";
  * console.assert(JSON.stringify(await np.linspace(0, 1, 3).tolist()) === "[0,0.5,1]");
  * ```
  */
@@ -187,7 +187,7 @@ export interface EyeOptions extends DTypeOptions {
  *
  * @example
  * ```ts
- * import { np } from "./mod.ts";
+ * import { np } from "@wax/wax";
  * console.assert(JSON.stringify(await np.eye(2).tolist()) === "[[1,0],[0,1]]");
  * ```
  */

@@ -16,7 +16,7 @@ const dotG = (a: Array, b: Array, contract: [number[], number[]], batch: [number
  *
  * @example
  * ```ts
- * import { np } from "./mod.ts";
+ * import { np } from "@wax/wax";
  * const c = np.matmul(np.ones([5, 2, 3]), np.ones([3, 4]));
  * console.assert(JSON.stringify(c.shape) === "[5,2,4]");
  * ```
@@ -73,7 +73,7 @@ export function outer(x: ArrayLike, y: ArrayLike): Array {
  *
  * @example
  * ```ts
- * import { np } from "./mod.ts";
+ * import { np } from "@wax/wax";
  * const c = np.einsum("ij,jk->ik", np.ones([2, 3]), np.ones([3, 4]));
  * console.assert(JSON.stringify(c.shape) === "[2,4]");
  * ```

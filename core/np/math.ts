@@ -42,7 +42,7 @@ const un = (prim: UnaryName, float: boolean) => (x: ArrayLike): Array => {
  *
  * @example
  * ```ts
- * import { np } from "./mod.ts";
+ * import { np } from "@wax/wax";
  * console.assert(JSON.stringify(await np.add(np.array([1, 2]), 1).tolist()) === "[2,3]");
  * ```
  */
@@ -119,7 +119,7 @@ export const sign: (x: ArrayLike) => Array = un("sign", false);
  *
  * @example
  * ```ts
- * import { np } from "./mod.ts";
+ * import { np } from "@wax/wax";
  * console.assert((await np.exp(0).item()) === 1);
  * ```
  */
@@ -172,7 +172,7 @@ export const reciprocal = (x: ArrayLike): Array => divide(1, x);
  *
  * @example
  * ```ts
- * import { np } from "./mod.ts";
+ * import { np } from "@wax/wax";
  * const x = np.array([-1, 2]);
  * console.assert(JSON.stringify(await np.where(x.greater(0), x, 0).tolist()) === "[0,2]");
  * ```

@@ -39,7 +39,7 @@ function reducer(prim: "reduceSum" | "reduceMax" | "reduceMin" | "reduceProd", n
  *
  * @example
  * ```ts
- * import { np } from "./mod.ts";
+ * import { np } from "@wax/wax";
  * const x = np.array([[1, 2], [3, 4]]);
  * console.assert(JSON.stringify(await np.sum(x, { axis: 0 }).tolist()) === "[4,6]");
  * ```
@@ -87,7 +87,7 @@ export function std(x: ArrayLike, opts: VarOptions = {}): Array {
  *
  * @example
  * ```ts
- * import { np } from "./mod.ts";
+ * import { np } from "@wax/wax";
  * const v = await np.logsumexp(np.array([1000, 1000])).item();
  * console.assert(Math.abs(v - (1000 + Math.log(2))) < 1e-3);
  * ```
@@ -134,7 +134,7 @@ export const argmin: (x: ArrayLike, opts?: { axis?: number | null; keepdims?: bo
  *
  * @example
  * ```ts
- * import { np } from "./mod.ts";
+ * import { np } from "@wax/wax";
  * console.assert(JSON.stringify(await np.cumsum(np.array([1, 2, 3])).tolist()) === "[1,3,6]");
  * ```
  */

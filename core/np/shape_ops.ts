@@ -14,7 +14,7 @@ import { add, less, where } from "./math.ts";
  *
  * @example
  * ```ts
- * import { np } from "./mod.ts";
+ * import { np } from "@wax/wax";
  * console.assert(JSON.stringify(np.reshape(np.arange(6), [2, -1]).shape) === "[2,3]");
  * ```
  */
@@ -90,7 +90,7 @@ export function broadcastTo(x: ArrayLike, shape: number[]): Array {
  *
  * @example
  * ```ts
- * import { np } from "./mod.ts";
+ * import { np } from "@wax/wax";
  * const c = np.concatenate([np.ones([2, 1]), np.zeros([2, 2])], 1);
  * console.assert(JSON.stringify(c.shape) === "[2,3]");
  * ```
@@ -190,7 +190,7 @@ export function flip(x: ArrayLike, axis?: number | number[]): Array {
  *
  * @example
  * ```ts
- * import { np } from "./mod.ts";
+ * import { np } from "@wax/wax";
  * const t = np.take(np.array([10, 20, 30]), np.array([2, -1, 0], { dtype: "int32" }));
  * console.assert(JSON.stringify(await t.tolist()) === "[30,30,10]");
  * ```

@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-explicit-any -- gradients of user functions are pytrees of any shape
 /**
  * Reverse mode, derived: `linearize` = JVP traced into a program + partial evaluation;
  * `vjp` = linearize + transpose; `grad` = vjp with a unit cotangent. Plus jacobians.
@@ -73,12 +74,11 @@ function flatFn(f: (...a: never[]) => unknown, inDef: tree.TreeDef, outDef: { de
  *
  * @example
  * ```ts
- * import { linearize, np } from "./mod.ts";
+ * import { linearize, np } from "@wax/wax";
  * const [y, lin] = linearize((x: np.Array) => x.mul(x), np.array(3));
  * console.assert((await lin(np.array(1)).item()) === 6);
  * ```
  */
-// deno-lint-ignore no-explicit-any
 export function linearize<F extends (...args: any[]) => any>(
   f: F,
   ...primals: Parameters<F>
@@ -96,13 +96,12 @@ export function linearize<F extends (...args: any[]) => any>(
  *
  * @example
  * ```ts
- * import { np, vjp } from "./mod.ts";
+ * import { np, vjp } from "@wax/wax";
  * const [y, pullback] = vjp((x: np.Array) => x.mul(x).sum(), np.array([1, 2]));
  * const [g] = pullback(np.array(1));
  * console.assert(JSON.stringify(await g.tolist()) === "[2,4]");
  * ```
  */
-// deno-lint-ignore no-explicit-any
 export function vjp<F extends (...args: any[]) => any>(
   f: F,
   ...primals: Parameters<F>
@@ -141,12 +140,11 @@ export interface GradOptions {
  *
  * @example
  * ```ts
- * import { np, valueAndGrad } from "./mod.ts";
+ * import { np, valueAndGrad } from "@wax/wax";
  * const [v, g] = valueAndGrad((x: np.Array) => x.mul(x).sum())(np.array([3]));
  * console.assert((await v.item()) === 9 && (await g.item()) === 6);
  * ```
  */
-// deno-lint-ignore no-explicit-any
 export function valueAndGrad<F extends (...args: any[]) => any>(
   f: F,
   opts: GradOptions = {},
@@ -210,12 +208,11 @@ export function valueAndGrad<F extends (...args: any[]) => any>(
  *
  * @example Gradient of a sum of squares
  * ```ts
- * import { grad, np } from "./mod.ts";
+ * import { grad, np } from "@wax/wax";
  * const g = grad((x: np.Array) => x.mul(x).sum())(np.array([1, 2, 3]));
  * console.assert(JSON.stringify(await g.tolist()) === "[2,4,6]");
  * ```
  */
-// deno-lint-ignore no-explicit-any
 export function grad<F extends (...args: any[]) => any>(f: F, opts: GradOptions = {}): (...args: Parameters<F>) => any {
   const vg = valueAndGrad(f, opts);
   return (...args) => {
@@ -230,7 +227,7 @@ export function grad<F extends (...args: any[]) => any>(f: F, opts: GradOptions 
  *
  * @example
  * ```ts
- * import { jacfwd, np } from "./mod.ts";
+ * import { jacfwd, np } from "@wax/wax";
  * const J = jacfwd((x: np.Array) => x.mul(2))(np.array([1, 2]));
  * console.assert(JSON.stringify(await J.tolist()) === "[[2,0],[0,2]]");
  * ```
@@ -250,7 +247,7 @@ export function jacfwd(f: (x: Array) => Array): (x: Array) => Array {
  *
  * @example
  * ```ts
- * import { jacrev, np } from "./mod.ts";
+ * import { jacrev, np } from "@wax/wax";
  * const J = jacrev((x: np.Array) => x.mul(x))(np.array([1, 2]));
  * console.assert(JSON.stringify(await J.tolist()) === "[[2,0],[0,4]]");
  * ```
@@ -270,7 +267,7 @@ export function jacrev(f: (x: Array) => Array): (x: Array) => Array {
  *
  * @example Hessian of a quadratic form is its symmetric matrix
  * ```ts
- * import { hessian, np } from "./mod.ts";
+ * import { hessian, np } from "@wax/wax";
  * const H = hessian((x: np.Array) => x.mul(x).sum())(np.array([1, 2]));
  * console.assert(JSON.stringify(await H.tolist()) === "[[2,0],[0,2]]");
  * ```

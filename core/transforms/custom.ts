@@ -19,7 +19,7 @@ const leavesOf = (t: unknown): Array[] => tree.leaves(t as tree.PyTree).map((x) 
  *
  * @example A gradient-clipping identity
  * ```ts
- * import { customVjp, grad, np, type Array } from "./mod.ts";
+ * import { customVjp, grad, np, type Array } from "@wax/wax";
  * const clipGrad = customVjp(
  *   (x: Array) => x,
  *   (x: Array) => [x, null],
@@ -78,7 +78,7 @@ export function customVjp<F extends (...args: any[]) => any>(
  *
  * @example
  * ```ts
- * import { grad, np, stopGradient, type Array } from "./mod.ts";
+ * import { grad, np, stopGradient, type Array } from "@wax/wax";
  * const g = grad((x: Array) => x.mul(stopGradient(x)).sum())(np.array([3]));
  * console.assert((await g.item()) === 3);
  * ```

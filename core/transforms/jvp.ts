@@ -55,7 +55,7 @@ export function jvpFlat(fn: (...xs: Array[]) => Array[], primals: Array[], tange
  *
  * @example Derivative of sin at 0
  * ```ts
- * import { jvp, np } from "./mod.ts";
+ * import { jvp, np } from "@wax/wax";
  * const [y, dy] = jvp((x) => np.sin(x), [np.array(0)], [np.array(1)]);
  * console.assert(Math.abs((await dy.item()) - 1) < 1e-6);
  * ```

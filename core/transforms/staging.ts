@@ -112,7 +112,7 @@ export function tracePytree(fn: (...args: never[]) => unknown, inDef: tree.TreeD
  *
  * @example Print a program
  * ```ts
- * import { makeJaxpr, np } from "./mod.ts";
+ * import { makeJaxpr, np } from "@wax/wax";
  * const j = makeJaxpr((x) => np.exp(x).mul(2))(np.ones([3]));
  * console.assert(j.toString().includes("exp"));
  * ```

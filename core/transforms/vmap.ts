@@ -95,7 +95,7 @@ export interface VmapOptions {
  *
  * @example Batched dot products
  * ```ts
- * import { np, vmap } from "./mod.ts";
+ * import { np, vmap } from "@wax/wax";
  * const dot = (a: np.Array, b: np.Array) => a.mul(b).sum();
  * const out = vmap(dot, { inAxes: [0, null] })(np.ones([4, 3]), np.ones([3]));
  * console.assert(JSON.stringify(out.shape) === "[4]");

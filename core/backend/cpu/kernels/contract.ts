@@ -155,8 +155,8 @@ function convGeom(
 }
 
 /**
- * Fills col[(c, k…), q - q0] for flat output positions q in [q0, q1) from one image
- * `x[xOff + c·chanSize + …]` with `channels` channels.
+ * Fills col[colOff + (c, k…)·ld + q - q0] for flat output positions q in [q0, q1) from one
+ * image `x[xOff + c·chanSize + …]` with `channels` channels.
  */
 function im2col(
   g: ConvGeom,
@@ -166,10 +166,12 @@ function im2col(
   q0: number,
   q1: number,
   col: TypedArray,
+  colOff = 0,
+  ld = q1 - q0,
 ): void {
   const { nsp, inSp, kSp, outSp, tables } = g;
   const inSt = stridesOf(inSp);
-  const chanSize = sizeOf(inSp), taps = sizeOf(kSp), width = q1 - q0;
+  const chanSize = sizeOf(inSp), taps = sizeOf(kSp);
   const last = nsp - 1, Ql = outSp[last], Tl = tables[last];
   const kIdx = new Array<number>(nsp).fill(0);
   const qIdx = new Array<number>(nsp).fill(0);
@@ -181,7 +183,7 @@ function im2col(
         kIdx[d] = r % kSp[d];
         r = Math.floor(r / kSp[d]);
       }
-      const row = (c * taps + t) * width;
+      const row = colOff + (c * taps + t) * ld;
       const tl = kIdx[last] * Ql;
       let q = q0;
       while (q < q1) {
@@ -234,6 +236,15 @@ function convKernel(
   const chanSize = sizeOf(g.inSp), taps = sizeOf(g.kSp), Q = sizeOf(g.outSp);
   const Kd = I * taps;
   const blockQ = Math.max(1, Math.min(Q, Math.floor(colBlock / Math.max(1, Kd))));
+  // Several whole images per GEMM when one image's columns are few (the usual case for
+  // small feature maps): one [Og, Kd] × [Kd, nb·Q] product instead of nb thin ones.
+  const nb = blockQ === Q && dtype === "float32"
+    ? Math.min(Nout, Math.max(1, Math.floor(colBlock / Math.max(1, Kd * Q))))
+    : 1;
+  if (nb > 1 && Kd > 0) {
+    convImagesBatched(g, lhs, rhs, out as Float32Array, { C, O, I, Nout, G, BG, Og, Kd, Q, nb, chanSize });
+    return out;
+  }
   const col = allocTyped(dtype, Kd * Math.min(Q, blockQ));
   for (let n = 0; n < Nout; n++) {
     for (let grp = 0; grp < groups; grp++) {
@@ -265,6 +276,57 @@ function convKernel(
     }
   }
   return out;
+}
+
+interface ConvDims {
+  C: number;
+  O: number;
+  I: number;
+  Nout: number;
+  G: number;
+  BG: number;
+  Og: number;
+  Kd: number;
+  Q: number;
+  nb: number;
+  chanSize: number;
+}
+
+/** Convolution with `nb` images per im2col block and GEMM, then a scatter into [N, O, Q]. */
+function convImagesBatched(g: ConvGeom, lhs: TypedArray, rhs: TypedArray, out: Float32Array, d: ConvDims): void {
+  const { C, O, I, Nout, G, BG, Og, Kd, Q, nb, chanSize } = d;
+  const groups = G * BG;
+  const col = new Float32Array(Kd * nb * Q);
+  const tmp = new Float32Array(Og * nb * Q);
+  for (let grp = 0; grp < groups; grp++) {
+    const inChan = G > 1 ? grp * I : 0;
+    for (let n0 = 0; n0 < Nout; n0 += nb) {
+      const cnt = Math.min(nb, Nout - n0), w = cnt * Q;
+      for (let i = 0; i < cnt; i++) {
+        const n = n0 + i;
+        const inBatch = BG > 1 ? grp * Nout + n : n;
+        im2col(g, lhs, (inBatch * C + inChan) * chanSize, I, 0, Q, col, i * Q, w);
+      }
+      sgemm({
+        m: Og,
+        n: w,
+        k: Kd,
+        a: rhs as Float32Array,
+        aOffset: grp * Og * Kd,
+        lda: Kd,
+        b: col,
+        ldb: w,
+        c: tmp,
+        ldc: w,
+      });
+      for (let i = 0; i < cnt; i++) {
+        for (let o = 0; o < Og; o++) {
+          const dst = ((n0 + i) * O + grp * Og + o) * Q;
+          out.set(tmp.subarray(o * w + i * Q, o * w + i * Q + Q), dst);
+        }
+      }
+    }
+  }
 }
 
 /** Kernels of the contraction primitives. */
