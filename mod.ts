@@ -44,3 +44,4 @@ export {
   type Tolerance,
 } from "./core/testing.ts";
 export { Jaxpr } from "./core/ir.ts";
+export { load, loadMetadata, save } from "./core/io.ts";

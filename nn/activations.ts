@@ -1,0 +1,204 @@
+/**
+ * Activation functions: plain `Array -> Array` functions, usable directly or as layers in
+ * `serial(...)`. Each is built from wax primitives, so it works under every transform, and
+ * each is written so its gradients stay finite for extreme inputs.
+ * @module
+ */
+import { type Array, np } from "../mod.ts";
+
+/**
+ * Rectified linear unit, `max(x, 0)`.
+ *
+ * @param x The input.
+ * @returns `max(x, 0)` elementwise.
+ *
+ * @example Clamp negatives
+ * ```ts
+ * import { np } from "../mod.ts";
+ * import { relu } from "./mod.ts";
+ * console.assert(JSON.stringify(await relu(np.array([-1, 2])).tolist()) === "[0,2]");
+ * ```
+ */
+export function relu(x: Array): Array {
+  return np.where(x.greater(0), x, 0);
+}
+
+/** Options of `leakyRelu`. */
+export interface LeakyReluOptions {
+  /** Slope for negative inputs (default 0.01). */
+  negativeSlope?: number;
+}
+
+/**
+ * Leaky ReLU, `x` for positive inputs and `negativeSlope * x` otherwise.
+ *
+ * @param x The input.
+ * @param opts `negativeSlope` (default 0.01).
+ * @returns The activation, elementwise.
+ *
+ * @example The DCGAN discriminator's slope
+ * ```ts
+ * import { np } from "../mod.ts";
+ * import { leakyRelu } from "./mod.ts";
+ * const y = await leakyRelu(np.array([-10, 3]), { negativeSlope: 0.2 }).tolist();
+ * console.assert(JSON.stringify(y) === "[-2,3]");
+ * ```
+ */
+export function leakyRelu(x: Array, opts: LeakyReluOptions = {}): Array {
+  return np.where(x.greater(0), x, x.mul(opts.negativeSlope ?? 0.01));
+}
+
+/** Options of `elu`. */
+export interface EluOptions {
+  /** Scale of the negative part (default 1). */
+  alpha?: number;
+}
+
+/**
+ * Exponential linear unit: `x` for `x > 0`, `alpha * (exp(x) - 1)` otherwise.
+ *
+ * @param x The input.
+ * @param opts `alpha` (default 1).
+ * @returns The activation, elementwise.
+ *
+ * @example
+ * ```ts
+ * import { np } from "../mod.ts";
+ * import { elu } from "./mod.ts";
+ * const y = await elu(np.array([-100, 2])).tolist() as number[];
+ * console.assert(Math.abs(y[0] + 1) < 1e-6 && y[1] === 2);
+ * ```
+ */
+export function elu(x: Array, opts: EluOptions = {}): Array {
+  const neg = np.expm1(np.minimum(x, 0)).mul(opts.alpha ?? 1);
+  return np.where(x.greater(0), x, neg);
+}
+
+/** Options of `gelu`. */
+export interface GeluOptions {
+  /** Use the tanh approximation (default true, like `jax.nn.gelu`); false uses `erf`. */
+  approximate?: boolean;
+}
+
+/**
+ * Gaussian error linear unit, `x * Φ(x)`.
+ *
+ * @param x The input.
+ * @param opts `approximate` (default true: the tanh form).
+ * @returns The activation, elementwise.
+ *
+ * @example
+ * ```ts
+ * import { np } from "../mod.ts";
+ * import { gelu } from "./mod.ts";
+ * const y = await gelu(np.array([1]), { approximate: false }).item();
+ * console.assert(Math.abs(y - 0.8413447) < 1e-5);
+ * ```
+ */
+export function gelu(x: Array, opts: GeluOptions = {}): Array {
+  if (opts.approximate ?? true) {
+    const inner = x.add(x.mul(x).mul(x).mul(0.044715)).mul(Math.sqrt(2 / Math.PI));
+    return x.mul(np.tanh(inner).add(1)).mul(0.5);
+  }
+  return x.mul(np.erf(x.mul(Math.SQRT1_2)).add(1)).mul(0.5);
+}
+
+/**
+ * Logistic sigmoid, `1 / (1 + exp(-x))`.
+ *
+ * @param x The input.
+ * @returns Values in (0, 1).
+ *
+ * @example
+ * ```ts
+ * import { np } from "../mod.ts";
+ * import { sigmoid } from "./mod.ts";
+ * console.assert((await sigmoid(np.array(0)).item()) === 0.5);
+ * ```
+ */
+export function sigmoid(x: Array): Array {
+  return np.sigmoid(x);
+}
+
+/**
+ * Hyperbolic tangent.
+ *
+ * @param x The input.
+ * @returns Values in (-1, 1).
+ *
+ * @example
+ * ```ts
+ * import { np } from "../mod.ts";
+ * import { tanh } from "./mod.ts";
+ * console.assert((await tanh(np.array(0)).item()) === 0);
+ * ```
+ */
+export function tanh(x: Array): Array {
+  return np.tanh(x);
+}
+
+/**
+ * Softplus, `log(1 + exp(x))`, computed without overflow and with finite, exact derivatives
+ * of every order for any input (the two branches each see only the inputs they are safe on).
+ *
+ * @param x The input.
+ * @returns The activation, elementwise.
+ *
+ * @example No overflow at large inputs
+ * ```ts
+ * import { np } from "../mod.ts";
+ * import { softplus } from "./mod.ts";
+ * const y = await softplus(np.array([-1e4, 0, 1e4])).tolist() as number[];
+ * console.assert(y[0] === 0 && Math.abs(y[1] - Math.LN2) < 1e-6 && y[2] === 1e4);
+ * ```
+ */
+export function softplus(x: Array): Array {
+  const pos = x.greater(0);
+  const xp = np.where(pos, x, 0);
+  const xn = np.where(pos, 0, x);
+  return np.where(pos, xp.add(np.log1p(np.exp(xp.neg()))), np.log1p(np.exp(xn)));
+}
+
+/** Options of `softmax` and `logSoftmax`. */
+export interface SoftmaxOptions {
+  /** The axis (or axes) to normalise over (default -1). */
+  axis?: number | number[];
+}
+
+/**
+ * Log of the softmax, `x - logsumexp(x)`, stable for any logits.
+ *
+ * @param x Logits.
+ * @param opts `axis` (default -1).
+ * @returns Log-probabilities along `axis`.
+ *
+ * @example
+ * ```ts
+ * import { np } from "../mod.ts";
+ * import { logSoftmax } from "./mod.ts";
+ * const y = await logSoftmax(np.array([1e4, 0])).tolist() as number[];
+ * console.assert(y[0] === 0 && y[1] === -1e4);
+ * ```
+ */
+export function logSoftmax(x: Array, opts: SoftmaxOptions = {}): Array {
+  return x.sub(np.logsumexp(x, { axis: opts.axis ?? -1, keepdims: true }));
+}
+
+/**
+ * Softmax along an axis, `exp(x - logsumexp(x))`.
+ *
+ * @param x Logits.
+ * @param opts `axis` (default -1).
+ * @returns Probabilities summing to 1 along `axis`.
+ *
+ * @example
+ * ```ts
+ * import { np } from "../mod.ts";
+ * import { softmax } from "./mod.ts";
+ * const p = await softmax(np.array([[1, 1], [0, 1e4]])).tolist();
+ * console.assert(JSON.stringify(p) === "[[0.5,0.5],[0,1]]");
+ * ```
+ */
+export function softmax(x: Array, opts: SoftmaxOptions = {}): Array {
+  return np.exp(logSoftmax(x, opts));
+}

@@ -1,0 +1,251 @@
+/**
+ * The layer protocol (a pair of pure functions, stax style), `serial` composition, and the
+ * parameter-free layers `flatten`, `reshape` and `dropout`.
+ * @module
+ */
+import { type Array, type DType, np, random, type tree } from "../mod.ts";
+import { traceFlat } from "../core/transforms/staging.ts";
+
+/** Options every layer's `apply` takes. */
+export interface ApplyOptions<S = null> {
+  /** A PRNG key, for layers that draw randomness (dropout); `serial` splits it per layer. */
+  key?: Array;
+  /** Training mode: dropout active, batch norm uses and updates batch statistics (default false). */
+  training?: boolean;
+  /** The layer's state (batch-norm running statistics), as `init` or the last `apply` returned it. */
+  state?: S;
+}
+
+/** What `init` returns: parameters, state (null for stateless layers) and the output shape. */
+export interface Initialized<P, S> {
+  /** The parameter pytree. */
+  params: P;
+  /** The non-trainable state (null for stateless layers). */
+  state: S;
+  /** The output shape for the given input shape (batch axis included). */
+  outputShape: number[];
+}
+
+/** `apply`'s result: the output, or `[output, newState]` for a stateful layer. */
+export type Output<S> = [S] extends [null] ? Array : [Array, S];
+
+/**
+ * A layer: `init(key, inputShape)` makes parameters (and state) for inputs of `inputShape`
+ * (batch axis first), and `apply(params, x, opts)` is the pure forward pass. Stateless layers
+ * return the output; stateful ones (batch norm) return `[output, newState]`.
+ */
+export interface Layer<P extends tree.PyTree = tree.PyTree, S extends tree.PyTree = null> {
+  /** Makes parameters and state for inputs of `inputShape`. */
+  init(key: Array, inputShape: number[]): Initialized<P, S>;
+  /** The forward pass. */
+  apply(params: P, x: Array, opts?: ApplyOptions<S>): Output<S>;
+}
+
+/** A plain function used as a parameter-free layer (e.g. `relu`). */
+export type LayerFn = (x: Array) => Array;
+/** Anything `serial` accepts: a layer or a plain function. */
+// deno-lint-ignore no-explicit-any
+export type AnyLayer = Layer<any, any> | LayerFn;
+/** The parameter type of a layer (null for a plain function). */
+// deno-lint-ignore no-explicit-any
+export type LayerParams<L> = L extends Layer<infer P, any> ? P : null;
+/** The state type of a layer (null for stateless layers and plain functions). */
+// deno-lint-ignore no-explicit-any
+export type LayerState<L> = L extends Layer<any, infer S> ? S : null;
+/** Parameters of a `serial` stack: one entry per layer, by position or by name. */
+export type SerialParams<T> = { -readonly [K in keyof T]: LayerParams<T[K]> };
+/** State of a `serial` stack: null when no layer has state, else one entry per layer. */
+export type SerialState<T> = [LayerState<T extends readonly unknown[] ? T[number] : T[keyof T]>] extends [null] ? null
+  : { -readonly [K in keyof T]: LayerState<T[K]> };
+/** A size for each of two spatial axes, or one for both. */
+export type Size2 = number | [number, number];
+
+/**
+ * The output shape of `fn` for an input of `shape`, found by tracing (nothing is computed).
+ *
+ * @param fn A function of one array.
+ * @param shape The input shape.
+ * @param dtype The input dtype (default float32).
+ * @returns The output shape.
+ *
+ * @example
+ * ```ts
+ * import { shapeOf } from "./mod.ts";
+ * console.assert(shapeOf((x) => x.reshape(2, -1).sum(0), [4, 6]).join() === "12");
+ * ```
+ */
+export function shapeOf(fn: (x: Array) => Array, shape: number[], dtype: DType = "float32"): number[] {
+  return [...traceFlat((x) => [fn(x)], [{ shape, dtype }]).jaxpr.outAvals[0].shape];
+}
+
+/**
+ * Wraps a plain function as a parameter-free layer.
+ *
+ * @param fn The function of the input.
+ * @returns The layer.
+ *
+ * @example
+ * ```ts
+ * import { np, random } from "../mod.ts";
+ * import { fromFunction } from "./mod.ts";
+ * const double = fromFunction((x) => x.mul(2));
+ * const { params, outputShape } = double.init(random.key(0), [4, 3]);
+ * console.assert(params === null && outputShape.join() === "4,3");
+ * console.assert((await double.apply(null, np.ones([1])).item()) === 2);
+ * ```
+ */
+export function fromFunction(fn: LayerFn): Layer<null, null> {
+  return {
+    init: (_key, inputShape) => ({ params: null, state: null, outputShape: shapeOf(fn, inputShape) }),
+    apply: (_params, x) => fn(x),
+  };
+}
+
+const isLayer = (x: unknown): x is Layer =>
+  typeof x === "object" && x !== null && typeof (x as Layer).init === "function" &&
+  typeof (x as Layer).apply === "function";
+const asLayer = (l: AnyLayer): Layer<tree.PyTree, tree.PyTree> =>
+  (typeof l === "function" ? fromFunction(l) : l) as Layer<tree.PyTree, tree.PyTree>;
+
+/**
+ * Composes layers in sequence. Positional layers give list-shaped parameters
+ * (`params[0]`); a record of named layers gives readable ones (`params.conv1.w`). Plain
+ * functions (activations) are parameter-free layers. The key is split per layer in `init`
+ * and folded with the layer's position in `apply`; stateful layers make the stack stateful.
+ *
+ * @param layers The layers, in order (positional, or one record of named layers).
+ * @returns The composed layer.
+ *
+ * @example A named MLP
+ * ```ts
+ * import { np, random } from "../mod.ts";
+ * import { dense, relu, serial } from "./mod.ts";
+ * const mlp = serial({ fc1: dense(32), act: relu, fc2: dense(10) });
+ * const { params, outputShape } = mlp.init(random.key(0), [8, 784]);
+ * console.assert(params.fc1.w.shape.join() === "784,32" && outputShape.join() === "8,10");
+ * const y = mlp.apply(params, np.ones([8, 784]));
+ * console.assert(y.shape.join() === "8,10");
+ * ```
+ */
+export function serial<T extends readonly AnyLayer[]>(...layers: T): Layer<SerialParams<T>, SerialState<T>>;
+/** Composes a record of named layers (see the positional overload). */
+export function serial<T extends Record<string, AnyLayer>>(layers: T): Layer<SerialParams<T>, SerialState<T>>;
+export function serial(...args: unknown[]): Layer<tree.PyTree, tree.PyTree> {
+  const named = args.length === 1 && typeof args[0] === "object" && args[0] !== null && !isLayer(args[0]);
+  const entries: [string, Layer<tree.PyTree, tree.PyTree>][] = named
+    ? Object.entries(args[0] as Record<string, AnyLayer>).map(([k, l]) => [k, asLayer(l)])
+    : (args as AnyLayer[]).map((l, i) => [String(i), asLayer(l)]);
+  entries.forEach(([name, l]) => {
+    if (!isLayer(l)) throw new TypeError(`serial: entry ${name} is not a layer or a function`);
+  });
+  const pack = <V>(vals: V[]) => (named ? Object.fromEntries(entries.map(([k], i) => [k, vals[i]])) : vals);
+  const pick = (t: unknown, i: number) =>
+    t === null || t === undefined ? t : (t as Record<string, tree.PyTree>)[named ? entries[i][0] : i];
+  return {
+    init(key, inputShape) {
+      const keys = entries.length ? random.split(key, entries.length) : [];
+      let shape = inputShape;
+      const params: tree.PyTree[] = [];
+      const states: tree.PyTree[] = [];
+      entries.forEach(([, l], i) => {
+        const r = l.init(keys[i], shape);
+        params.push(r.params);
+        states.push(r.state);
+        shape = r.outputShape;
+      });
+      const stateful = states.some((s) => s !== null);
+      return {
+        params: pack(params) as tree.PyTree,
+        state: stateful ? pack(states) as tree.PyTree : null,
+        outputShape: shape,
+      };
+    },
+    apply(params, x, opts = {}) {
+      const states: tree.PyTree[] = [];
+      let stateful = false;
+      let y = x;
+      entries.forEach(([name, l], i) => {
+        const key = opts.key ? random.foldIn(opts.key, i) : undefined;
+        const state = pick(opts.state, i);
+        if (state === undefined && opts.state !== undefined && opts.state !== null) {
+          throw new Error(`serial: the state has no entry for layer ${name}; pass the state init returned`);
+        }
+        const out = l.apply(pick(params, i) as tree.PyTree, y, { key, training: opts.training, state });
+        if (globalThis.Array.isArray(out)) {
+          [y, states[i]] = out as [Array, tree.PyTree];
+          stateful = true;
+        } else {
+          y = out as Array;
+          states[i] = null;
+        }
+      });
+      return (stateful ? [y, pack(states)] : y) as Output<tree.PyTree>;
+    },
+  };
+}
+
+/**
+ * Flattens every axis after the batch axis: `[N, ...] -> [N, prod(...)]`.
+ *
+ * @returns The layer.
+ *
+ * @example
+ * ```ts
+ * import { np, random } from "../mod.ts";
+ * import { flatten } from "./mod.ts";
+ * const f = flatten();
+ * console.assert(f.init(random.key(0), [2, 3, 4, 4]).outputShape.join() === "2,48");
+ * console.assert(f.apply(null, np.ones([2, 3, 4, 4])).shape.join() === "2,48");
+ * ```
+ */
+export function flatten(): Layer<null, null> {
+  return fromFunction((x) => x.reshape(x.shape[0], -1));
+}
+
+/**
+ * Reshapes every sample: `[N, ...] -> [N, ...shape]` (one entry may be -1).
+ *
+ * @param shape The per-sample shape (batch axis excluded).
+ * @returns The layer.
+ *
+ * @example The DCGAN generator's projection to feature maps
+ * ```ts
+ * import { np } from "../mod.ts";
+ * import { reshape } from "./mod.ts";
+ * console.assert(reshape([64, 7, 7]).apply(null, np.ones([2, 3136])).shape.join() === "2,64,7,7");
+ * ```
+ */
+export function reshape(shape: number[]): Layer<null, null> {
+  return fromFunction((x) => x.reshape([x.shape[0], ...shape]));
+}
+
+/**
+ * Inverted dropout: in training, zeroes each element with probability `rate` and scales the
+ * rest by `1 / (1 - rate)`; outside training it is the identity. Needs `opts.key` in training.
+ *
+ * @param rate The probability of dropping an element, in [0, 1).
+ * @returns The layer.
+ *
+ * @example
+ * ```ts
+ * import { np, random } from "../mod.ts";
+ * import { dropout } from "./mod.ts";
+ * const d = dropout(0.5);
+ * const y = d.apply(null, np.ones([1000]), { training: true, key: random.key(0) });
+ * const kept = await y.greater(0).astype("float32").mean().item();
+ * console.assert(kept > 0.45 && kept < 0.55 && (await y.max().item()) === 2);
+ * console.assert((await d.apply(null, np.ones([3])).sum().item()) === 3);
+ * ```
+ */
+export function dropout(rate: number): Layer<null, null> {
+  if (!(rate >= 0 && rate < 1)) throw new RangeError(`dropout: rate must be in [0, 1), got ${rate}`);
+  return {
+    init: (_key, inputShape) => ({ params: null, state: null, outputShape: [...inputShape] }),
+    apply(_params, x, opts = {}) {
+      if (!opts.training || rate === 0) return x;
+      if (!opts.key) throw new Error("dropout: training needs a PRNG key; pass apply(params, x, { training, key })");
+      const keep = random.uniform(opts.key, x.shape).greater(rate);
+      return np.where(keep, x.div(1 - rate), 0);
+    },
+  };
+}
