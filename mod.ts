@@ -5,6 +5,7 @@
  *
  * @example Fit a line with grad and jit
  * ```ts
+ * import assert from "node:assert";
  * import { grad, jit, np, type Array } from "@wax/wax";
  * const x = np.linspace(-1, 1, 32);
  * const y = x.mul(3).add(1);
@@ -15,7 +16,7 @@
  * });
  * let p = { w: np.array(0), b: np.array(0) };
  * for (let i = 0; i < 200; i++) p = step(p);
- * console.assert((await loss(p).item()) < 1e-4);
+ * assert((await loss(p).item()) < 1e-4);
  * ```
  * @module
  */

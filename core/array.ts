@@ -60,10 +60,14 @@ const registry = new FinalizationRegistry<Storage>(releaseStorage);
  *
  * @example Count buffers
  * ```ts
+ * import assert from "node:assert";
  * import { memoryStats, np } from "@wax/wax";
  * const before = memoryStats().cpu?.buffers ?? 0;
- * using x = np.ones([4]);
- * console.assert((memoryStats().cpu?.buffers ?? 0) === before + 1);
+ * {
+ *   using x = np.array([1, 2, 3, 4]);
+ *   assert.equal(memoryStats().cpu.buffers, before + 1);
+ * }
+ * assert.equal(memoryStats().cpu.buffers, before);
  * ```
  */
 export function memoryStats(): Record<string, { buffers: number; bytes: number }> {
@@ -92,10 +96,11 @@ export type Operand = Array | number;
  *
  * @example Make, combine and read arrays
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "@wax/wax";
  * const x = np.array([[1, 2], [3, 4]]);
  * const y = x.mul(2).add(1).sum(0);
- * console.assert(JSON.stringify(await y.tolist()) === "[10,14]");
+ * assert(JSON.stringify(await y.tolist()) === "[10,14]");
  * ```
  */
 export class Array {

@@ -76,12 +76,13 @@ function encode(t: PyTree): { enc: Enc; tensors: [string, Array][] } {
  *
  * @example Save and load parameters with optimizer state
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "../mod.ts";
  * import { load, save } from "./io.ts";
  * const path = await Deno.makeTempFile({ suffix: ".safetensors" });
  * await save(path, { gen: { w: np.ones([2, 3]), b: np.zeros([3]) }, step: np.array(7, { dtype: "int32" }) });
  * const back = await load<{ gen: { w: np.Array }; step: np.Array }>(path);
- * console.assert(back.gen.w.shape.join() === "2,3" && (await back.step.item()) === 7);
+ * assert(back.gen.w.shape.join() === "2,3" && (await back.step.item()) === 7);
  * await Deno.remove(path);
  * ```
  */
@@ -224,11 +225,12 @@ async function readHeader(file: Deno.FsFile, path: string) {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "../mod.ts";
  * import { loadMetadata, save } from "./io.ts";
  * const path = await Deno.makeTempFile();
  * await save(path, { w: np.ones([1]) }, { epoch: "3" });
- * console.assert((await loadMetadata(path)).epoch === "3");
+ * assert((await loadMetadata(path)).epoch === "3");
  * await Deno.remove(path);
  * ```
  */
@@ -270,12 +272,13 @@ function fromNames(names: string[], arrays: Map<string, Array>): PyTree {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "../mod.ts";
  * import { load, save } from "./io.ts";
  * const path = await Deno.makeTempFile();
  * await save(path, [np.array([1, 2]), null, 3]);
  * const t = await load<[np.Array, null, number]>(path);
- * console.assert(JSON.stringify(await t[0].tolist()) === "[1,2]" && t[1] === null && t[2] === 3);
+ * assert(JSON.stringify(await t[0].tolist()) === "[1,2]" && t[1] === null && t[2] === 3);
  * await Deno.remove(path);
  * ```
  */

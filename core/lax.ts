@@ -79,9 +79,10 @@ export function padsFor(padding: Padding, inShape: number[], window: number[], s
  *
  * @example A 3×3 box filter
  * ```ts
+ * import assert from "node:assert";
  * import { lax, np } from "@wax/wax";
  * const y = lax.convGeneralDilated(np.ones([1, 1, 4, 4]), np.ones([1, 1, 3, 3]), { padding: "SAME" });
- * console.assert(JSON.stringify(y.shape) === "[1,1,4,4]" && (await y.max().item()) === 9);
+ * assert(JSON.stringify(y.shape) === "[1,1,4,4]" && (await y.max().item()) === 9);
  * ```
  */
 export function convGeneralDilated(lhs: Array, rhs: Array, opts: ConvOptions = {}): Array {
@@ -140,9 +141,10 @@ function transposePadding(k: number, s: number, padding: "SAME" | "VALID"): [num
  *
  * @example Upsample 2×
  * ```ts
+ * import assert from "node:assert";
  * import { lax, np } from "@wax/wax";
  * const y = lax.convTranspose(np.ones([1, 2, 3, 3]), np.ones([4, 2, 5, 5]), { strides: [2, 2], padding: "SAME" });
- * console.assert(JSON.stringify(y.shape) === "[1,4,6,6]");
+ * assert(JSON.stringify(y.shape) === "[1,4,6,6]");
  * ```
  */
 export function convTranspose(lhs: Array, rhs: Array, opts: ConvTransposeOptions = {}): Array {
@@ -186,9 +188,10 @@ export interface WindowOptions {
  *
  * @example 2×2 max pooling
  * ```ts
+ * import assert from "node:assert";
  * import { lax, np } from "@wax/wax";
  * const y = lax.reduceWindow(np.arange(16, undefined, 1, { dtype: "float32" }).reshape(1, 1, 4, 4), "max", [1, 1, 2, 2]);
- * console.assert(JSON.stringify(await y.reshape(-1).tolist()) === "[5,7,13,15]");
+ * assert(JSON.stringify(await y.reshape(-1).tolist()) === "[5,7,13,15]");
  * ```
  */
 export function reduceWindow(x: Array, op: "max" | "sum", window: number[], opts: WindowOptions = {}): Array {
@@ -237,9 +240,10 @@ export interface ScanOptions {
  *
  * @example Cumulative sum by scan
  * ```ts
+ * import assert from "node:assert";
  * import { lax, np, type Array } from "@wax/wax";
  * const [total, ys] = lax.scan((c: Array, x: Array) => [c.add(x), c.add(x)], np.array(0), np.array([1, 2, 3]));
- * console.assert((await total.item()) === 6 && JSON.stringify(await ys.tolist()) === "[1,3,6]");
+ * assert((await total.item()) === 6 && JSON.stringify(await ys.tolist()) === "[1,3,6]");
  * ```
  */
 export function scan<C extends tree.PyTree, X extends tree.PyTree, Y extends tree.PyTree>(
@@ -292,9 +296,10 @@ export function scan<C extends tree.PyTree, X extends tree.PyTree, Y extends tre
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { lax, np, type Array } from "@wax/wax";
  * const v = lax.foriLoop(0, 4, (i: Array, x: Array) => x.add(i.astype("float32")), np.array(0));
- * console.assert((await v.item()) === 6);
+ * assert((await v.item()) === 6);
  * ```
  */
 export function foriLoop<T extends tree.PyTree>(
@@ -319,9 +324,10 @@ export function foriLoop<T extends tree.PyTree>(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { lax, np, type Array } from "@wax/wax";
  * const y = lax.cond(np.array(true), (x: Array) => x.mul(2), (x: Array) => x.neg(), np.array(3));
- * console.assert((await y.item()) === 6);
+ * assert((await y.item()) === 6);
  * ```
  */
 export function cond<T extends tree.PyTree>(

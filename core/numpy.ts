@@ -4,9 +4,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "@wax/wax";
  * const x = np.linspace(0, 1, 5);
- * console.assert((await np.mean(x).item()) === 0.5);
+ * assert((await np.mean(x).item()) === 0.5);
  * ```
  * @module
  */

@@ -37,9 +37,10 @@ function hashShape(key: Array, shape: number[], op: string): [Array, Array] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { random } from "@wax/wax";
  * const k = random.key(0);
- * console.assert(k.dtype === "uint32" && k.shape[0] === 2);
+ * assert(k.dtype === "uint32" && k.shape[0] === 2);
  * ```
  */
 export function key(seed: number): Array {
@@ -52,9 +53,10 @@ export function key(seed: number): Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { random } from "@wax/wax";
  * const [a, b] = random.split(random.key(0));
- * console.assert(a.shape.join() === "2" && b.shape.join() === "2");
+ * assert(a.shape.join() === "2" && b.shape.join() === "2");
  * ```
  */
 export function split(key: Array, num = 2): Array[] {
@@ -90,10 +92,11 @@ export interface UniformOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { random } from "@wax/wax";
  * const u = random.uniform(random.key(1), [1000]);
  * const m = await u.mean().item();
- * console.assert(m > 0.45 && m < 0.55);
+ * assert(m > 0.45 && m < 0.55);
  * ```
  */
 export function uniform(key: Array, shape: number[] = [], opts: UniformOptions = {}): Array {
@@ -141,9 +144,10 @@ export function erfinv(x: ArrayLike): Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { random } from "@wax/wax";
  * const z = random.normal(random.key(0), [2000]);
- * console.assert(Math.abs(await z.mean().item()) < 0.1);
+ * assert(Math.abs(await z.mean().item()) < 0.1);
  * ```
  */
 export function normal(key: Array, shape: number[] = []): Array {

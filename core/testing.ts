@@ -67,8 +67,9 @@ async function compare(a: Numeric, b: Numeric, tol: Tolerance): Promise<{ ok: bo
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { allclose, np } from "@wax/wax";
- * console.assert(await allclose(np.array([1, 2]), [1, 2.0000001]));
+ * assert(await allclose(np.array([1, 2]), [1, 2.0000001]));
  * ```
  */
 export async function allclose(a: Numeric, b: Numeric, tol: Tolerance = {}): Promise<boolean> {

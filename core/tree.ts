@@ -25,10 +25,11 @@ const isNode = (x: unknown): boolean =>
  *
  * @example Flatten and rebuild
  * ```ts
+ * import assert from "node:assert";
  * import { tree } from "@wax/wax";
  * const [leaves, def] = tree.flatten({ b: [1, 2], a: 3 });
- * console.assert(JSON.stringify(leaves) === "[3,1,2]");
- * console.assert(JSON.stringify(tree.unflatten(def, leaves)) === '{"a":3,"b":[1,2]}');
+ * assert(JSON.stringify(leaves) === "[3,1,2]");
+ * assert(JSON.stringify(tree.unflatten(def, leaves)) === '{"a":3,"b":[1,2]}');
  * ```
  */
 export function flatten<T = unknown>(t: PyTree): [T[], TreeDef] {
@@ -116,10 +117,11 @@ export function numLeaves(def: TreeDef): number {
  *
  * @example Scale every parameter
  * ```ts
+ * import assert from "node:assert";
  * import { np, tree } from "@wax/wax";
  * const p = { w: np.ones([2]), b: np.zeros([2]) };
  * const q = tree.map((x) => x.mul(2), p);
- * console.assert(JSON.stringify(await q.w.tolist()) === "[2,2]");
+ * assert(JSON.stringify(await q.w.tolist()) === "[2,2]");
  * ```
  */
 // deno-lint-ignore no-explicit-any

@@ -14,9 +14,10 @@ import { type Array, np } from "../mod.ts";
  *
  * @example Clamp negatives
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "../mod.ts";
  * import { relu } from "./mod.ts";
- * console.assert(JSON.stringify(await relu(np.array([-1, 2])).tolist()) === "[0,2]");
+ * assert(JSON.stringify(await relu(np.array([-1, 2])).tolist()) === "[0,2]");
  * ```
  */
 export function relu(x: Array): Array {
@@ -38,10 +39,11 @@ export interface LeakyReluOptions {
  *
  * @example The DCGAN discriminator's slope
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "../mod.ts";
  * import { leakyRelu } from "./mod.ts";
  * const y = await leakyRelu(np.array([-10, 3]), { negativeSlope: 0.2 }).tolist();
- * console.assert(JSON.stringify(y) === "[-2,3]");
+ * assert(JSON.stringify(y) === "[-2,3]");
  * ```
  */
 export function leakyRelu(x: Array, opts: LeakyReluOptions = {}): Array {
@@ -63,10 +65,11 @@ export interface EluOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "../mod.ts";
  * import { elu } from "./mod.ts";
  * const y = await elu(np.array([-100, 2])).tolist() as number[];
- * console.assert(Math.abs(y[0] + 1) < 1e-6 && y[1] === 2);
+ * assert(Math.abs(y[0] + 1) < 1e-6 && y[1] === 2);
  * ```
  */
 export function elu(x: Array, opts: EluOptions = {}): Array {
@@ -89,10 +92,11 @@ export interface GeluOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "../mod.ts";
  * import { gelu } from "./mod.ts";
  * const y = await gelu(np.array([1]), { approximate: false }).item();
- * console.assert(Math.abs(y - 0.8413447) < 1e-5);
+ * assert(Math.abs(y - 0.8413447) < 1e-5);
  * ```
  */
 export function gelu(x: Array, opts: GeluOptions = {}): Array {
@@ -111,9 +115,10 @@ export function gelu(x: Array, opts: GeluOptions = {}): Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "../mod.ts";
  * import { sigmoid } from "./mod.ts";
- * console.assert((await sigmoid(np.array(0)).item()) === 0.5);
+ * assert((await sigmoid(np.array(0)).item()) === 0.5);
  * ```
  */
 export function sigmoid(x: Array): Array {
@@ -128,9 +133,10 @@ export function sigmoid(x: Array): Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "../mod.ts";
  * import { tanh } from "./mod.ts";
- * console.assert((await tanh(np.array(0)).item()) === 0);
+ * assert((await tanh(np.array(0)).item()) === 0);
  * ```
  */
 export function tanh(x: Array): Array {
@@ -146,10 +152,11 @@ export function tanh(x: Array): Array {
  *
  * @example No overflow at large inputs
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "../mod.ts";
  * import { softplus } from "./mod.ts";
  * const y = await softplus(np.array([-1e4, 0, 1e4])).tolist() as number[];
- * console.assert(y[0] === 0 && Math.abs(y[1] - Math.LN2) < 1e-6 && y[2] === 1e4);
+ * assert(y[0] === 0 && Math.abs(y[1] - Math.LN2) < 1e-6 && y[2] === 1e4);
  * ```
  */
 export function softplus(x: Array): Array {
@@ -174,10 +181,11 @@ export interface SoftmaxOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "../mod.ts";
  * import { logSoftmax } from "./mod.ts";
  * const y = await logSoftmax(np.array([1e4, 0])).tolist() as number[];
- * console.assert(y[0] === 0 && y[1] === -1e4);
+ * assert(y[0] === 0 && y[1] === -1e4);
  * ```
  */
 export function logSoftmax(x: Array, opts: SoftmaxOptions = {}): Array {
@@ -193,10 +201,11 @@ export function logSoftmax(x: Array, opts: SoftmaxOptions = {}): Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "../mod.ts";
  * import { softmax } from "./mod.ts";
  * const p = await softmax(np.array([[1, 1], [0, 1e4]])).tolist();
- * console.assert(JSON.stringify(p) === "[[0.5,0.5],[0,1]]");
+ * assert(JSON.stringify(p) === "[[0.5,0.5],[0,1]]");
  * ```
  */
 export function softmax(x: Array, opts: SoftmaxOptions = {}): Array {

@@ -27,8 +27,9 @@ export type Initializer = (key: Array, shape: number[], fans?: Fans) => Array;
  *
  * @example A dense weight and a 3×3 kernel stored HWIO
  * ```ts
+ * import assert from "node:assert";
  * import { fansOf } from "./mod.ts";
- * console.assert(fansOf([784, 128]).fanIn === 784 && fansOf([3, 3, 16, 32]).fanOut === 288);
+ * assert(fansOf([784, 128]).fanIn === 784 && fansOf([3, 3, 16, 32]).fanOut === 288);
  * ```
  */
 export function fansOf(shape: number[]): Fans {
@@ -58,10 +59,11 @@ function varianceScaling(scale: number, mode: Mode, dist: "uniform" | "normal"):
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { random } from "../mod.ts";
  * import { glorotUniform } from "./mod.ts";
  * const w = glorotUniform()(random.key(0), [100, 50]);
- * console.assert((await w.abs().max().item()) <= Math.sqrt(6 / 150));
+ * assert((await w.abs().max().item()) <= Math.sqrt(6 / 150));
  * ```
  */
 export function glorotUniform(): Initializer {
@@ -75,10 +77,11 @@ export function glorotUniform(): Initializer {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { random } from "../mod.ts";
  * import { glorotNormal } from "./mod.ts";
  * const w = glorotNormal()(random.key(0), [200, 200]);
- * console.assert(Math.abs((await w.square().mean().item()) - 1 / 200) < 5e-4);
+ * assert(Math.abs((await w.square().mean().item()) - 1 / 200) < 5e-4);
  * ```
  */
 export function glorotNormal(): Initializer {
@@ -92,10 +95,11 @@ export function glorotNormal(): Initializer {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { random } from "../mod.ts";
  * import { heUniform } from "./mod.ts";
  * const w = heUniform()(random.key(0), [24, 10]);
- * console.assert((await w.abs().max().item()) <= 0.5);
+ * assert((await w.abs().max().item()) <= 0.5);
  * ```
  */
 export function heUniform(): Initializer {
@@ -109,10 +113,11 @@ export function heUniform(): Initializer {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { random } from "../mod.ts";
  * import { heNormal } from "./mod.ts";
  * const w = heNormal()(random.key(0), [200, 200]);
- * console.assert(Math.abs((await w.square().mean().item()) - 0.01) < 1e-3);
+ * assert(Math.abs((await w.square().mean().item()) - 0.01) < 1e-3);
  * ```
  */
 export function heNormal(): Initializer {
@@ -127,10 +132,11 @@ export function heNormal(): Initializer {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { random } from "../mod.ts";
  * import { normal } from "./mod.ts";
  * const w = normal(0.02)(random.key(0), [100, 100]);
- * console.assert(Math.abs((await w.square().mean().sqrt().item()) - 0.02) < 1e-3);
+ * assert(Math.abs((await w.square().mean().sqrt().item()) - 0.02) < 1e-3);
  * ```
  */
 export function normal(std = 0.01): Initializer {
@@ -144,9 +150,10 @@ export function normal(std = 0.01): Initializer {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { random } from "../mod.ts";
  * import { zeros } from "./mod.ts";
- * console.assert((await zeros()(random.key(0), [3]).sum().item()) === 0);
+ * assert((await zeros()(random.key(0), [3]).sum().item()) === 0);
  * ```
  */
 export function zeros(): Initializer {
@@ -160,9 +167,10 @@ export function zeros(): Initializer {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { random } from "../mod.ts";
  * import { ones } from "./mod.ts";
- * console.assert((await ones()(random.key(0), [3]).sum().item()) === 3);
+ * assert((await ones()(random.key(0), [3]).sum().item()) === 3);
  * ```
  */
 export function ones(): Initializer {

@@ -70,8 +70,9 @@ export type Size2 = number | [number, number];
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { shapeOf } from "./mod.ts";
- * console.assert(shapeOf((x) => x.reshape(2, -1).sum(0), [4, 6]).join() === "12");
+ * assert(shapeOf((x) => x.reshape(2, -1).sum(0), [4, 6]).join() === "12");
  * ```
  */
 export function shapeOf(fn: (x: Array) => Array, shape: number[], dtype: DType = "float32"): number[] {
@@ -86,12 +87,13 @@ export function shapeOf(fn: (x: Array) => Array, shape: number[], dtype: DType =
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np, random } from "../mod.ts";
  * import { fromFunction } from "./mod.ts";
  * const double = fromFunction((x) => x.mul(2));
  * const { params, outputShape } = double.init(random.key(0), [4, 3]);
- * console.assert(params === null && outputShape.join() === "4,3");
- * console.assert((await double.apply(null, np.ones([1])).item()) === 2);
+ * assert(params === null && outputShape.join() === "4,3");
+ * assert((await double.apply(null, np.ones([1])).item()) === 2);
  * ```
  */
 export function fromFunction(fn: LayerFn): Layer<null, null> {
@@ -118,13 +120,14 @@ const asLayer = (l: AnyLayer): Layer<tree.PyTree, tree.PyTree> =>
  *
  * @example A named MLP
  * ```ts
+ * import assert from "node:assert";
  * import { np, random } from "../mod.ts";
  * import { dense, relu, serial } from "./mod.ts";
  * const mlp = serial({ fc1: dense(32), act: relu, fc2: dense(10) });
  * const { params, outputShape } = mlp.init(random.key(0), [8, 784]);
- * console.assert(params.fc1.w.shape.join() === "784,32" && outputShape.join() === "8,10");
+ * assert(params.fc1.w.shape.join() === "784,32" && outputShape.join() === "8,10");
  * const y = mlp.apply(params, np.ones([8, 784]));
- * console.assert(y.shape.join() === "8,10");
+ * assert(y.shape.join() === "8,10");
  * ```
  */
 export function serial<T extends readonly AnyLayer[]>(...layers: T): Layer<SerialParams<T>, SerialState<T>>;
@@ -191,11 +194,12 @@ export function serial(...args: unknown[]): Layer<tree.PyTree, tree.PyTree> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np, random } from "../mod.ts";
  * import { flatten } from "./mod.ts";
  * const f = flatten();
- * console.assert(f.init(random.key(0), [2, 3, 4, 4]).outputShape.join() === "2,48");
- * console.assert(f.apply(null, np.ones([2, 3, 4, 4])).shape.join() === "2,48");
+ * assert(f.init(random.key(0), [2, 3, 4, 4]).outputShape.join() === "2,48");
+ * assert(f.apply(null, np.ones([2, 3, 4, 4])).shape.join() === "2,48");
  * ```
  */
 export function flatten(): Layer<null, null> {
@@ -210,9 +214,10 @@ export function flatten(): Layer<null, null> {
  *
  * @example The DCGAN generator's projection to feature maps
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "../mod.ts";
  * import { reshape } from "./mod.ts";
- * console.assert(reshape([64, 7, 7]).apply(null, np.ones([2, 3136])).shape.join() === "2,64,7,7");
+ * assert(reshape([64, 7, 7]).apply(null, np.ones([2, 3136])).shape.join() === "2,64,7,7");
  * ```
  */
 export function reshape(shape: number[]): Layer<null, null> {
@@ -228,13 +233,14 @@ export function reshape(shape: number[]): Layer<null, null> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np, random } from "../mod.ts";
  * import { dropout } from "./mod.ts";
  * const d = dropout(0.5);
  * const y = d.apply(null, np.ones([1000]), { training: true, key: random.key(0) });
  * const kept = await y.greater(0).astype("float32").mean().item();
- * console.assert(kept > 0.45 && kept < 0.55 && (await y.max().item()) === 2);
- * console.assert((await d.apply(null, np.ones([3])).sum().item()) === 3);
+ * assert(kept > 0.45 && kept < 0.55 && (await y.max().item()) === 2);
+ * assert((await d.apply(null, np.ones([3])).sum().item()) === 3);
  * ```
  */
 export function dropout(rate: number): Layer<null, null> {

@@ -48,12 +48,13 @@ function makeParams(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np, random } from "../mod.ts";
  * import { dense } from "./mod.ts";
  * const fc = dense(3);
  * const { params } = fc.init(random.key(0), [2, 4]);
  * const y = fc.apply(params, np.ones([2, 4]));
- * console.assert(y.shape.join() === "2,3" && params.w.shape.join() === "4,3");
+ * assert(y.shape.join() === "2,3" && params.w.shape.join() === "4,3");
  * ```
  */
 export function dense(features: number, opts: LinearOptions = {}): Layer<LinearParams, null> {
@@ -91,12 +92,13 @@ const bias4 = (b: Array) => b.reshape(1, -1, 1, 1);
  *
  * @example A strided "SAME" convolution halves the image
  * ```ts
+ * import assert from "node:assert";
  * import { np, random } from "../mod.ts";
  * import { conv2d } from "./mod.ts";
  * const conv = conv2d(8, 5, { stride: 2, padding: "SAME" });
  * const { params, outputShape } = conv.init(random.key(0), [1, 1, 28, 28]);
- * console.assert(outputShape.join() === "1,8,14,14");
- * console.assert(conv.apply(params, np.ones([1, 1, 28, 28])).shape.join() === "1,8,14,14");
+ * assert(outputShape.join() === "1,8,14,14");
+ * assert(conv.apply(params, np.ones([1, 1, 28, 28])).shape.join() === "1,8,14,14");
  * ```
  */
 export function conv2d(outChannels: number, kernel: Size2, opts: Conv2dOptions = {}): Layer<LinearParams, null> {
@@ -165,12 +167,13 @@ function transposePads(k: number, s: number, pad: "SAME" | "VALID" | number, ext
  *
  * @example The DCGAN generator's 7 → 14 upsampling
  * ```ts
+ * import assert from "node:assert";
  * import { np, random } from "../mod.ts";
  * import { convTranspose2d } from "./mod.ts";
  * const up = convTranspose2d(32, 5, { stride: 2, padding: "SAME" });
  * const { params, outputShape } = up.init(random.key(0), [2, 64, 7, 7]);
- * console.assert(outputShape.join() === "2,32,14,14");
- * console.assert(up.apply(params, np.ones([2, 64, 7, 7])).shape.join() === "2,32,14,14");
+ * assert(outputShape.join() === "2,32,14,14");
+ * assert(up.apply(params, np.ones([2, 64, 7, 7])).shape.join() === "2,32,14,14");
  * ```
  */
 export function convTranspose2d(
@@ -223,12 +226,13 @@ export interface EmbeddingOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np, random } from "../mod.ts";
  * import { embedding } from "./mod.ts";
  * const emb = embedding(10, 4);
  * const { params, outputShape } = emb.init(random.key(0), [3]);
  * const y = emb.apply(params, np.array([1, 5, 1], { dtype: "int32" }));
- * console.assert(y.shape.join() === "3,4" && outputShape.join() === "3,4");
+ * assert(y.shape.join() === "3,4" && outputShape.join() === "3,4");
  * ```
  */
 export function embedding(count: number, features: number, opts: EmbeddingOptions = {}): Layer<{ table: Array }, null> {

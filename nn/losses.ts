@@ -40,9 +40,10 @@ const perExample = (v: Array) => (v.ndim <= 1 ? v : v.sum(v.shape.slice(1).map((
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "../mod.ts";
  * import { mse } from "./mod.ts";
- * console.assert((await mse(np.array([1, 2]), np.array([1, 4])).item()) === 2);
+ * assert((await mse(np.array([1, 2]), np.array([1, 4])).item()) === 2);
  * ```
  */
 export function mse(pred: Array, target: Array, opts: LossOptions = {}): Array {
@@ -61,10 +62,11 @@ export function mse(pred: Array, target: Array, opts: LossOptions = {}): Array {
  *
  * @example Extreme logits stay finite
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "../mod.ts";
  * import { bceWithLogits } from "./mod.ts";
  * const l = await bceWithLogits(np.array([1e4, -1e4]), np.array([0, 0]), { reduction: "none" }).tolist();
- * console.assert(JSON.stringify(l) === "[10000,0]");
+ * assert(JSON.stringify(l) === "[10000,0]");
  * ```
  */
 export function bceWithLogits(logits: Array, labels: Array, opts: LossOptions = {}): Array {
@@ -84,12 +86,13 @@ export function bceWithLogits(logits: Array, labels: Array, opts: LossOptions = 
  *
  * @example Integer labels and one-hot agree
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "../mod.ts";
  * import { softmaxCrossEntropy } from "./mod.ts";
  * const logits = np.array([[2, 0, 0], [0, 0, 5]]);
  * const a = await softmaxCrossEntropy(logits, np.array([0, 2], { dtype: "int32" })).item();
  * const b = await softmaxCrossEntropy(logits, np.array([[1, 0, 0], [0, 0, 1]])).item();
- * console.assert(Math.abs(a - b) < 1e-6);
+ * assert(Math.abs(a - b) < 1e-6);
  * ```
  */
 export function softmaxCrossEntropy(logits: Array, labels: Array, opts: LossOptions = {}): Array {
@@ -118,9 +121,10 @@ export function softmaxCrossEntropy(logits: Array, labels: Array, opts: LossOpti
  *
  * @example Zero for the standard normal
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "../mod.ts";
  * import { gaussianKl } from "./mod.ts";
- * console.assert((await gaussianKl(np.zeros([4, 8]), np.zeros([4, 8])).item()) === 0);
+ * assert((await gaussianKl(np.zeros([4, 8]), np.zeros([4, 8])).item()) === 0);
  * ```
  */
 export function gaussianKl(mu: Array, logVar: Array, opts: LossOptions = {}): Array {
@@ -141,10 +145,11 @@ export function gaussianKl(mu: Array, logVar: Array, opts: LossOptions = {}): Ar
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "../mod.ts";
  * import { bernoulliLogLikelihood } from "./mod.ts";
  * const ll = await bernoulliLogLikelihood(np.zeros([1, 2]), np.array([[1, 0]])).item();
- * console.assert(Math.abs(ll - 2 * Math.log(0.5)) < 1e-6);
+ * assert(Math.abs(ll - 2 * Math.log(0.5)) < 1e-6);
  * ```
  */
 export function bernoulliLogLikelihood(logits: Array, x: Array, opts: LossOptions = {}): Array {

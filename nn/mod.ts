@@ -6,6 +6,7 @@
  *
  * @example Train a tiny classifier step
  * ```ts
+ * import assert from "node:assert";
  * import { grad, np, random, type tree } from "../mod.ts";
  * import { conv2d, dense, flatten, maxPool, relu, serial, softmaxCrossEntropy } from "./mod.ts";
  * const net = serial({ conv1: conv2d(4, 3, { padding: "SAME" }), act: relu, pool: maxPool(2), flat: flatten(), out: dense(10) });
@@ -13,7 +14,7 @@
  * const x = random.normal(random.key(1), [2, 1, 8, 8]);
  * const y = np.array([3, 7], { dtype: "int32" });
  * const g = grad((p: typeof params) => softmaxCrossEntropy(net.apply(p, x), y))(params);
- * console.assert(g.conv1.w.shape.join() === "4,1,3,3");
+ * assert(g.conv1.w.shape.join() === "4,1,3,3");
  * ```
  * @module
  */

@@ -38,11 +38,12 @@ function pool(op: "max" | "sum", window: Size2, opts: PoolOptions): Layer<null, 
  *
  * @example 2×2 max pooling
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "../mod.ts";
  * import { maxPool } from "./mod.ts";
  * const x = np.arange(16).astype("float32").reshape(1, 1, 4, 4);
  * const y = maxPool(2).apply(null, x);
- * console.assert(JSON.stringify(await y.reshape(-1).tolist()) === "[5,7,13,15]");
+ * assert(JSON.stringify(await y.reshape(-1).tolist()) === "[5,7,13,15]");
  * ```
  */
 export function maxPool(window: Size2, opts: PoolOptions = {}): Layer<null, null> {
@@ -58,11 +59,12 @@ export function maxPool(window: Size2, opts: PoolOptions = {}): Layer<null, null
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "../mod.ts";
  * import { avgPool } from "./mod.ts";
  * const x = np.arange(16).astype("float32").reshape(1, 1, 4, 4);
  * const y = avgPool(2).apply(null, x);
- * console.assert(JSON.stringify(await y.reshape(-1).tolist()) === "[2.5,4.5,10.5,12.5]");
+ * assert(JSON.stringify(await y.reshape(-1).tolist()) === "[2.5,4.5,10.5,12.5]");
  * ```
  */
 export function avgPool(window: Size2, opts: PoolOptions = {}): Layer<null, null> {
@@ -104,14 +106,15 @@ export interface BatchNormOptions {
  *
  * @example Train mode returns new running statistics
  * ```ts
+ * import assert from "node:assert";
  * import { np, random } from "../mod.ts";
  * import { batchNorm } from "./mod.ts";
  * const bn = batchNorm({ momentum: 0.5 });
  * const { params, state } = bn.init(random.key(0), [4, 2]);
  * const x = np.array([[1, 0], [3, 0], [5, 0], [7, 0]]);
  * const [y, next] = bn.apply(params, x, { training: true, state });
- * console.assert((await next.mean.tolist() as number[])[0] === 2);
- * console.assert(Math.abs(await y.mean().item()) < 1e-6);
+ * assert((await next.mean.tolist() as number[])[0] === 2);
+ * assert(Math.abs(await y.mean().item()) < 1e-6);
  * ```
  */
 export function batchNorm(opts: BatchNormOptions = {}): Layer<NormParams, BatchNormState> {
@@ -163,12 +166,13 @@ export interface LayerNormOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np, random } from "../mod.ts";
  * import { layerNorm } from "./mod.ts";
  * const ln = layerNorm();
  * const { params } = ln.init(random.key(0), [2, 3]);
  * const y = ln.apply(params, np.array([[1, 2, 3], [10, 20, 30]]));
- * console.assert(Math.abs(await y.sum().item()) < 1e-5);
+ * assert(Math.abs(await y.sum().item()) < 1e-5);
  * ```
  */
 export function layerNorm(opts: LayerNormOptions = {}): Layer<NormParams, null> {

@@ -36,12 +36,13 @@ export interface SgdOptions {
  *
  * @example One step
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "../mod.ts";
  * import { applyUpdates, sgd } from "./mod.ts";
  * const opt = sgd(0.1);
  * const p = { w: np.array([1]) };
  * const [u] = opt.update({ w: np.array([2]) }, opt.init(p), p);
- * console.assert(Math.abs((await applyUpdates(p, u).w.item()) - 0.8) < 1e-7);
+ * assert(Math.abs((await applyUpdates(p, u).w.item()) - 0.8) < 1e-7);
  * ```
  */
 export function sgd(
@@ -63,11 +64,12 @@ export function sgd(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "../mod.ts";
  * import { adam } from "./mod.ts";
  * const opt = adam(0.01);
  * const [u] = opt.update(np.array([5]), opt.init(np.zeros([1])));
- * console.assert(Math.abs((await u.item()) + 0.01) < 1e-6);
+ * assert(Math.abs((await u.item()) + 0.01) < 1e-6);
  * ```
  */
 export function adam(
@@ -93,12 +95,13 @@ export interface AdamWOptions extends AdamOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "../mod.ts";
  * import { adamw } from "./mod.ts";
  * const opt = adamw(0.1, { weightDecay: 0.5 });
  * const p = np.array([2]);
  * const [u] = opt.update(np.array([1]), opt.init(p), p);
- * console.assert(Math.abs((await u.item()) + 0.2) < 1e-6);
+ * assert(Math.abs((await u.item()) + 0.2) < 1e-6);
  * ```
  */
 export function adamw(
@@ -129,11 +132,12 @@ export interface RmspropOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "../mod.ts";
  * import { rmsprop } from "./mod.ts";
  * const opt = rmsprop(0.1, { decay: 0 });
  * const [u] = opt.update(np.array([-4]), opt.init(np.zeros([1])));
- * console.assert(Math.abs((await u.item()) - 0.1) < 1e-6);
+ * assert(Math.abs((await u.item()) - 0.1) < 1e-6);
  * ```
  */
 export function rmsprop(
@@ -155,11 +159,12 @@ export function rmsprop(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "../mod.ts";
  * import { adagrad } from "./mod.ts";
  * const opt = adagrad(1, { initialAccumulatorValue: 0, eps: 0 });
  * const [u] = opt.update(np.array([3]), opt.init(np.zeros([1])));
- * console.assert((await u.item()) === -1);
+ * assert((await u.item()) === -1);
  * ```
  */
 export function adagrad(

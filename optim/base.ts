@@ -34,10 +34,11 @@ export type CountState = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "../mod.ts";
  * import { identity } from "./mod.ts";
  * const [u] = identity().update({ w: np.array([1]) }, null);
- * console.assert((await u.w.item()) === 1);
+ * assert((await u.w.item()) === 1);
  * ```
  */
 export function identity(): GradientTransformation<null> {
@@ -52,14 +53,15 @@ export function identity(): GradientTransformation<null> {
  *
  * @example Clip, then Adam, then the learning rate
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "../mod.ts";
  * import { chain, clipByGlobalNorm, scaleByAdam, scaleByLearningRate } from "./mod.ts";
  * const opt = chain(clipByGlobalNorm(1), scaleByAdam(), scaleByLearningRate(0.1));
  * const params = { w: np.array([1, 2]) };
  * const state = opt.init(params);
  * const [updates, next] = opt.update({ w: np.array([30, -40]) }, state, params);
- * console.assert(Math.abs((await updates.w.tolist() as number[])[0] + 0.1) < 1e-5);
- * console.assert((await next[1].count.item()) === 1);
+ * assert(Math.abs((await updates.w.tolist() as number[])[0] + 0.1) < 1e-5);
+ * assert((await next[1].count.item()) === 1);
  * ```
  */
 // deno-lint-ignore no-explicit-any
@@ -90,10 +92,11 @@ export function chain<T extends GradientTransformation<any>[]>(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "../mod.ts";
  * import { applyUpdates } from "./mod.ts";
  * const p = applyUpdates({ w: np.array([1, 2]) }, { w: np.array([0.5, -1]) });
- * console.assert(JSON.stringify(await p.w.tolist()) === "[1.5,1]");
+ * assert(JSON.stringify(await p.w.tolist()) === "[1.5,1]");
  * ```
  */
 export function applyUpdates<P extends tree.PyTree>(params: P, updates: P): P {
@@ -108,9 +111,10 @@ export function applyUpdates<P extends tree.PyTree>(params: P, updates: P): P {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "../mod.ts";
  * import { globalNorm } from "./mod.ts";
- * console.assert((await globalNorm({ a: np.array([3]), b: [np.array([4])] }).item()) === 5);
+ * assert((await globalNorm({ a: np.array([3]), b: [np.array([4])] }).item()) === 5);
  * ```
  */
 export function globalNorm(t: tree.PyTree): Array {

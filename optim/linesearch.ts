@@ -41,13 +41,14 @@ export interface LineSearchOptions {
  *
  * @example A quadratic's exact step
  * ```ts
+ * import assert from "node:assert";
  * import { grad, np, type Array } from "../mod.ts";
  * import { backtrackingLineSearch } from "./mod.ts";
  * const f = (x: Array) => x.square().sum();
  * const ls = backtrackingLineSearch(f);
  * const x = np.array([3, -4]);
  * const [u, s] = ls.update(grad(f)(x), ls.init(x), x);
- * console.assert((await s.stepSize.item()) === 0.5 && (await x.add(u).abs().sum().item()) === 0);
+ * assert((await s.stepSize.item()) === 0.5 && (await x.add(u).abs().sum().item()) === 0);
  * ```
  */
 export function backtrackingLineSearch<P extends tree.PyTree>(
@@ -118,11 +119,12 @@ export interface MinimizeResult<P> {
  *
  * @example Steepest descent with line search on a quadratic bowl
  * ```ts
+ * import assert from "node:assert";
  * import { np, type Array } from "../mod.ts";
  * import { minimize } from "./mod.ts";
  * const f = (x: Array) => x.square().mul(np.array([1, 10])).sum();
  * const r = await minimize(f, np.array([1, 1]), { method: "gd-ls", tol: 1e-4 });
- * console.assert(r.converged && r.values.every((v, i) => i === 0 || v <= r.values[i - 1]));
+ * assert(r.converged && r.values.every((v, i) => i === 0 || v <= r.values[i - 1]));
  * ```
  */
 export async function minimize<P extends tree.PyTree>(

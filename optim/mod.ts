@@ -7,6 +7,7 @@
  *
  * @example A jitted Adam training step
  * ```ts
+ * import assert from "node:assert";
  * import { grad, jit, np, type Array } from "../mod.ts";
  * import { adam, applyUpdates } from "./mod.ts";
  * type P = { w: Array };
@@ -19,7 +20,7 @@
  * let p: P = { w: np.zeros([2]) };
  * let s = opt.init(p);
  * for (let i = 0; i < 300; i++) [p, s] = step(p, s);
- * console.assert((await loss(p).item()) < 1e-3);
+ * assert((await loss(p).item()) < 1e-3);
  * ```
  * @module
  */

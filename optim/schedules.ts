@@ -18,8 +18,9 @@ const asCount = (c: Array | number): Array => (typeof c === "number" ? np.array(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { constant } from "./mod.ts";
- * console.assert((await constant(0.1)(1000).item()) === 0.10000000149011612);
+ * assert((await constant(0.1)(1000).item()) === 0.10000000149011612);
  * ```
  */
 export function constant(value: number): Schedule {
@@ -49,9 +50,10 @@ export interface ExponentialDecayOptions {
  *
  * @example Halve every 10 steps
  * ```ts
+ * import assert from "node:assert";
  * import { exponentialDecay } from "./mod.ts";
  * const s = exponentialDecay(1, { transitionSteps: 10, decayRate: 0.5 });
- * console.assert(Math.abs((await s(20).item()) - 0.25) < 1e-7);
+ * assert(Math.abs((await s(20).item()) - 0.25) < 1e-7);
  * ```
  */
 export function exponentialDecay(initValue: number, opts: ExponentialDecayOptions): Schedule {
@@ -84,9 +86,10 @@ export interface CosineDecayOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { cosineDecay } from "./mod.ts";
  * const s = cosineDecay(2, 100);
- * console.assert((await s(0).item()) === 2 && Math.abs(await s(50).item() - 1) < 1e-6 && (await s(500).item()) === 0);
+ * assert((await s(0).item()) === 2 && Math.abs(await s(50).item() - 1) < 1e-6 && (await s(500).item()) === 0);
  * ```
  */
 export function cosineDecay(initValue: number, decaySteps: number, opts: CosineDecayOptions = {}): Schedule {
@@ -121,9 +124,10 @@ export interface WarmupCosineDecayOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { warmupCosineDecay } from "./mod.ts";
  * const s = warmupCosineDecay({ peakValue: 1, warmupSteps: 10, decaySteps: 110 });
- * console.assert(Math.abs(await s(5).item() - 0.5) < 1e-6 && Math.abs(await s(60).item() - 0.5) < 1e-6);
+ * assert(Math.abs(await s(5).item() - 0.5) < 1e-6 && Math.abs(await s(60).item() - 0.5) < 1e-6);
  * ```
  */
 export function warmupCosineDecay(opts: WarmupCosineDecayOptions): Schedule {
@@ -148,10 +152,11 @@ export function warmupCosineDecay(opts: WarmupCosineDecayOptions): Schedule {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { piecewiseConstant } from "./mod.ts";
  * const s = piecewiseConstant(1, { 10: 0.5, 20: 0.5 });
  * const v = [await s(9).item(), await s(10).item(), await s(25).item()];
- * console.assert(JSON.stringify(v) === "[1,0.5,0.25]");
+ * assert(JSON.stringify(v) === "[1,0.5,0.25]");
  * ```
  */
 export function piecewiseConstant(initValue: number, scales: Record<number, number>): Schedule {

@@ -41,12 +41,13 @@ export interface AdamOptions {
  *
  * @example The first step is the sign of the gradient
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "../mod.ts";
  * import { scaleByAdam } from "./mod.ts";
  * const t = scaleByAdam();
  * const [u] = t.update(np.array([0.3, -2]), t.init(np.zeros([2])));
  * const v = await u.tolist() as number[];
- * console.assert(Math.abs(v[0] - 1) < 1e-4 && Math.abs(v[1] + 1) < 1e-4);
+ * assert(Math.abs(v[0] - 1) < 1e-4 && Math.abs(v[1] + 1) < 1e-4);
  * ```
  */
 export function scaleByAdam(opts: AdamOptions = {}): GradientTransformation<AdamState> {
@@ -90,11 +91,12 @@ export interface RmsOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "../mod.ts";
  * import { scaleByRms } from "./mod.ts";
  * const t = scaleByRms({ decay: 0.75 });
  * const [u] = t.update(np.array([2]), t.init(np.zeros([1])));
- * console.assert(Math.abs((await u.item()) - 2) < 1e-5);
+ * assert(Math.abs((await u.item()) - 2) < 1e-5);
  * ```
  */
 export function scaleByRms(opts: RmsOptions = {}): GradientTransformation<RmsState> {
@@ -130,11 +132,12 @@ export interface RssOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "../mod.ts";
  * import { scaleByRss } from "./mod.ts";
  * const t = scaleByRss({ initialAccumulatorValue: 0, eps: 0 });
  * const [u] = t.update(np.array([3]), t.init(np.zeros([1])));
- * console.assert((await u.item()) === 1);
+ * assert((await u.item()) === 1);
  * ```
  */
 export function scaleByRss(opts: RssOptions = {}): GradientTransformation<RssState> {
@@ -171,13 +174,14 @@ export interface MomentumOptions {
  *
  * @example Constant gradients accumulate
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "../mod.ts";
  * import { scaleByMomentum } from "./mod.ts";
  * const t = scaleByMomentum(0.5);
  * let s = t.init(np.zeros([1]));
  * let u = np.zeros([1]);
  * for (let i = 0; i < 2; i++) [u, s] = t.update(np.ones([1]), s);
- * console.assert((await u.item()) === 1.5);
+ * assert((await u.item()) === 1.5);
  * ```
  */
 export function scaleByMomentum(decay: number, opts: MomentumOptions = {}): GradientTransformation<TraceState> {
@@ -200,10 +204,11 @@ export function scaleByMomentum(decay: number, opts: MomentumOptions = {}): Grad
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "../mod.ts";
  * import { addDecayedWeights } from "./mod.ts";
  * const [u] = addDecayedWeights(0.1).update(np.array([1]), null, np.array([5]));
- * console.assert((await u.item()) === 1.5);
+ * assert((await u.item()) === 1.5);
  * ```
  */
 export function addDecayedWeights(weightDecay: number): GradientTransformation<null> {
@@ -224,10 +229,11 @@ export function addDecayedWeights(weightDecay: number): GradientTransformation<n
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "../mod.ts";
  * import { clipByGlobalNorm } from "./mod.ts";
  * const [u] = clipByGlobalNorm(1).update({ a: np.array([3]), b: np.array([4]) }, null);
- * console.assert(Math.abs((await u.a.item()) - 0.6) < 1e-6);
+ * assert(Math.abs((await u.a.item()) - 0.6) < 1e-6);
  * ```
  */
 export function clipByGlobalNorm(maxNorm: number): GradientTransformation<null> {
@@ -249,10 +255,11 @@ export function clipByGlobalNorm(maxNorm: number): GradientTransformation<null> 
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "../mod.ts";
  * import { clip } from "./mod.ts";
  * const [u] = clip(1).update(np.array([-3, 0.5]), null);
- * console.assert(JSON.stringify(await u.tolist()) === "[-1,0.5]");
+ * assert(JSON.stringify(await u.tolist()) === "[-1,0.5]");
  * ```
  */
 export function clip(maxDelta: number): GradientTransformation<null> {
@@ -270,10 +277,11 @@ export function clip(maxDelta: number): GradientTransformation<null> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "../mod.ts";
  * import { scale } from "./mod.ts";
  * const [u] = scale(-2).update(np.array([1.5]), null);
- * console.assert((await u.item()) === -3);
+ * assert((await u.item()) === -3);
  * ```
  */
 export function scale(factor: number): GradientTransformation<null> {
@@ -288,13 +296,14 @@ export function scale(factor: number): GradientTransformation<null> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "../mod.ts";
  * import { exponentialDecay, scaleBySchedule } from "./mod.ts";
  * const t = scaleBySchedule(exponentialDecay(1, { transitionSteps: 1, decayRate: 0.5 }));
  * let s = t.init(null);
  * let u = np.ones([1]);
  * for (let i = 0; i < 3; i++) [u, s] = t.update(np.ones([1]), s);
- * console.assert((await u.item()) === 0.25 && (await s.count.item()) === 3);
+ * assert((await u.item()) === 0.25 && (await s.count.item()) === 3);
  * ```
  */
 export function scaleBySchedule(schedule: Schedule): GradientTransformation<CountState> {
@@ -316,11 +325,12 @@ export function scaleBySchedule(schedule: Schedule): GradientTransformation<Coun
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "../mod.ts";
  * import { scaleByLearningRate } from "./mod.ts";
  * const t = scaleByLearningRate(0.5);
  * const [u] = t.update(np.array([2]), t.init(null));
- * console.assert((await u.item()) === -1);
+ * assert((await u.item()) === -1);
  * ```
  */
 export function scaleByLearningRate(learningRate: number | Schedule): GradientTransformation<CountState> {

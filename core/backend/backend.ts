@@ -58,8 +58,9 @@ export async function useBackend(name: BackendName): Promise<void> {
  *
  * @example List backends
  * ```ts
+ * import assert from "node:assert";
  * import { backends } from "@wax/wax";
- * console.assert(backends().includes("cpu"));
+ * assert(backends().includes("cpu"));
  * ```
  */
 export function backends(): BackendName[] {

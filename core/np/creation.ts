@@ -42,11 +42,12 @@ function typedDType(x: TypedArray | Float64Array): DType {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "@wax/wax";
  * const x = np.array([[1, 2, 3], [4, 5, 6]]);
- * console.assert(JSON.stringify(x.shape) === "[2,3]" && x.dtype === "float32");
+ * assert(JSON.stringify(x.shape) === "[2,3]" && x.dtype === "float32");
  * const i = np.array([1, 2], { dtype: "int32" });
- * console.assert(i.dtype === "int32");
+ * assert(i.dtype === "int32");
  * ```
  */
 export function array(data: NestedNumbers | TypedArray | Float64Array, opts: ArrayOptions = {}): Array {
@@ -102,8 +103,9 @@ export interface DTypeOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "@wax/wax";
- * console.assert(JSON.stringify(await np.full([2], 7).tolist()) === "[7,7]");
+ * assert(JSON.stringify(await np.full([2], 7).tolist()) === "[7,7]");
  * ```
  */
 export function full(shape: number[], value: number | boolean, opts: DTypeOptions = {}): Array {
@@ -137,8 +139,9 @@ export function fullLike(x: Array, value: number, opts: DTypeOptions = {}): Arra
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "@wax/wax";
- * console.assert(JSON.stringify(await np.arange(1, 7, 2).tolist()) === "[1,3,5]");
+ * assert(JSON.stringify(await np.arange(1, 7, 2).tolist()) === "[1,3,5]");
  * ```
  */
 export function arange(start: number, stop?: number, step = 1, opts: DTypeOptions = {}): Array {
@@ -162,8 +165,9 @@ export interface LinspaceOptions extends DTypeOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "@wax/wax";
- * console.assert(JSON.stringify(await np.linspace(0, 1, 3).tolist()) === "[0,0.5,1]");
+ * assert(JSON.stringify(await np.linspace(0, 1, 3).tolist()) === "[0,0.5,1]");
  * ```
  */
 export function linspace(start: number, stop: number, num = 50, opts: LinspaceOptions = {}): Array {
@@ -187,8 +191,9 @@ export interface EyeOptions extends DTypeOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "@wax/wax";
- * console.assert(JSON.stringify(await np.eye(2).tolist()) === "[[1,0],[0,1]]");
+ * assert(JSON.stringify(await np.eye(2).tolist()) === "[[1,0],[0,1]]");
  * ```
  */
 export function eye(n: number, m: number = n, opts: EyeOptions = {}): Array {

@@ -16,9 +16,10 @@ const dotG = (a: Array, b: Array, contract: [number[], number[]], batch: [number
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "@wax/wax";
  * const c = np.matmul(np.ones([5, 2, 3]), np.ones([3, 4]));
- * console.assert(JSON.stringify(c.shape) === "[5,2,4]");
+ * assert(JSON.stringify(c.shape) === "[5,2,4]");
  * ```
  */
 export function matmul(x: ArrayLike, y: ArrayLike): Array {
@@ -73,9 +74,10 @@ export function outer(x: ArrayLike, y: ArrayLike): Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "@wax/wax";
  * const c = np.einsum("ij,jk->ik", np.ones([2, 3]), np.ones([3, 4]));
- * console.assert(JSON.stringify(c.shape) === "[2,4]");
+ * assert(JSON.stringify(c.shape) === "[2,4]");
  * ```
  */
 export function einsum(spec: string, ...operands: ArrayLike[]): Array {

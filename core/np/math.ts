@@ -42,8 +42,9 @@ const un = (prim: UnaryName, float: boolean) => (x: ArrayLike): Array => {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "@wax/wax";
- * console.assert(JSON.stringify(await np.add(np.array([1, 2]), 1).tolist()) === "[2,3]");
+ * assert(JSON.stringify(await np.add(np.array([1, 2]), 1).tolist()) === "[2,3]");
  * ```
  */
 export const add: (a: ArrayLike, b: ArrayLike) => Array = bin("add", "add");
@@ -119,8 +120,9 @@ export const sign: (x: ArrayLike) => Array = un("sign", false);
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "@wax/wax";
- * console.assert((await np.exp(0).item()) === 1);
+ * assert((await np.exp(0).item()) === 1);
  * ```
  */
 export const exp: (x: ArrayLike) => Array = un("exp", true);
@@ -172,9 +174,10 @@ export const reciprocal = (x: ArrayLike): Array => divide(1, x);
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "@wax/wax";
  * const x = np.array([-1, 2]);
- * console.assert(JSON.stringify(await np.where(x.greater(0), x, 0).tolist()) === "[0,2]");
+ * assert(JSON.stringify(await np.where(x.greater(0), x, 0).tolist()) === "[0,2]");
  * ```
  */
 export function where(cond: ArrayLike, a: ArrayLike, b: ArrayLike): Array {

@@ -39,9 +39,10 @@ function reducer(prim: "reduceSum" | "reduceMax" | "reduceMin" | "reduceProd", n
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "@wax/wax";
  * const x = np.array([[1, 2], [3, 4]]);
- * console.assert(JSON.stringify(await np.sum(x, { axis: 0 }).tolist()) === "[4,6]");
+ * assert(JSON.stringify(await np.sum(x, { axis: 0 }).tolist()) === "[4,6]");
  * ```
  */
 export const sum: (x: ArrayLike, opts?: ReduceOptions) => Array = reducer("reduceSum", "sum");
@@ -87,9 +88,10 @@ export function std(x: ArrayLike, opts: VarOptions = {}): Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "@wax/wax";
  * const v = await np.logsumexp(np.array([1000, 1000])).item();
- * console.assert(Math.abs(v - (1000 + Math.log(2))) < 1e-3);
+ * assert(Math.abs(v - (1000 + Math.log(2))) < 1e-3);
  * ```
  */
 export function logsumexp(x: ArrayLike, opts: ReduceOptions = {}): Array {
@@ -134,8 +136,9 @@ export const argmin: (x: ArrayLike, opts?: { axis?: number | null; keepdims?: bo
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "@wax/wax";
- * console.assert(JSON.stringify(await np.cumsum(np.array([1, 2, 3])).tolist()) === "[1,3,6]");
+ * assert(JSON.stringify(await np.cumsum(np.array([1, 2, 3])).tolist()) === "[1,3,6]");
  * ```
  */
 export function cumsum(x: ArrayLike, opts: { axis?: number | null; reverse?: boolean } = {}): Array {

@@ -14,8 +14,9 @@ import { add, less, where } from "./math.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "@wax/wax";
- * console.assert(JSON.stringify(np.reshape(np.arange(6), [2, -1]).shape) === "[2,3]");
+ * assert(JSON.stringify(np.reshape(np.arange(6), [2, -1]).shape) === "[2,3]");
  * ```
  */
 export function reshape(x: ArrayLike, shape: number[]): Array {
@@ -90,9 +91,10 @@ export function broadcastTo(x: ArrayLike, shape: number[]): Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "@wax/wax";
  * const c = np.concatenate([np.ones([2, 1]), np.zeros([2, 2])], 1);
- * console.assert(JSON.stringify(c.shape) === "[2,3]");
+ * assert(JSON.stringify(c.shape) === "[2,3]");
  * ```
  */
 export function concatenate(xs: ArrayLike[], axis = 0): Array {
@@ -190,9 +192,10 @@ export function flip(x: ArrayLike, axis?: number | number[]): Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np } from "@wax/wax";
  * const t = np.take(np.array([10, 20, 30]), np.array([2, -1, 0], { dtype: "int32" }));
- * console.assert(JSON.stringify(await t.tolist()) === "[30,30,10]");
+ * assert(JSON.stringify(await t.tolist()) === "[30,30,10]");
  * ```
  */
 export function take(x: ArrayLike, indices: ArrayLike, axis?: number): Array {

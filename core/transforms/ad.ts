@@ -74,9 +74,10 @@ function flatFn(f: (...a: never[]) => unknown, inDef: tree.TreeDef, outDef: { de
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { linearize, np } from "@wax/wax";
  * const [y, lin] = linearize((x: np.Array) => x.mul(x), np.array(3));
- * console.assert((await lin(np.array(1)).item()) === 6);
+ * assert((await lin(np.array(1)).item()) === 6);
  * ```
  */
 export function linearize<F extends (...args: any[]) => any>(
@@ -96,10 +97,11 @@ export function linearize<F extends (...args: any[]) => any>(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np, vjp } from "@wax/wax";
  * const [y, pullback] = vjp((x: np.Array) => x.mul(x).sum(), np.array([1, 2]));
  * const [g] = pullback(np.array(1));
- * console.assert(JSON.stringify(await g.tolist()) === "[2,4]");
+ * assert(JSON.stringify(await g.tolist()) === "[2,4]");
  * ```
  */
 export function vjp<F extends (...args: any[]) => any>(
@@ -140,9 +142,10 @@ export interface GradOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { np, valueAndGrad } from "@wax/wax";
  * const [v, g] = valueAndGrad((x: np.Array) => x.mul(x).sum())(np.array([3]));
- * console.assert((await v.item()) === 9 && (await g.item()) === 6);
+ * assert((await v.item()) === 9 && (await g.item()) === 6);
  * ```
  */
 export function valueAndGrad<F extends (...args: any[]) => any>(
@@ -208,9 +211,10 @@ export function valueAndGrad<F extends (...args: any[]) => any>(
  *
  * @example Gradient of a sum of squares
  * ```ts
+ * import assert from "node:assert";
  * import { grad, np } from "@wax/wax";
  * const g = grad((x: np.Array) => x.mul(x).sum())(np.array([1, 2, 3]));
- * console.assert(JSON.stringify(await g.tolist()) === "[2,4,6]");
+ * assert(JSON.stringify(await g.tolist()) === "[2,4,6]");
  * ```
  */
 export function grad<F extends (...args: any[]) => any>(f: F, opts: GradOptions = {}): (...args: Parameters<F>) => any {
@@ -227,9 +231,10 @@ export function grad<F extends (...args: any[]) => any>(f: F, opts: GradOptions 
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { jacfwd, np } from "@wax/wax";
  * const J = jacfwd((x: np.Array) => x.mul(2))(np.array([1, 2]));
- * console.assert(JSON.stringify(await J.tolist()) === "[[2,0],[0,2]]");
+ * assert(JSON.stringify(await J.tolist()) === "[[2,0],[0,2]]");
  * ```
  */
 export function jacfwd(f: (x: Array) => Array): (x: Array) => Array {
@@ -247,9 +252,10 @@ export function jacfwd(f: (x: Array) => Array): (x: Array) => Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { jacrev, np } from "@wax/wax";
  * const J = jacrev((x: np.Array) => x.mul(x))(np.array([1, 2]));
- * console.assert(JSON.stringify(await J.tolist()) === "[[2,0],[0,4]]");
+ * assert(JSON.stringify(await J.tolist()) === "[[2,0],[0,4]]");
  * ```
  */
 export function jacrev(f: (x: Array) => Array): (x: Array) => Array {
@@ -267,9 +273,10 @@ export function jacrev(f: (x: Array) => Array): (x: Array) => Array {
  *
  * @example Hessian of a quadratic form is its symmetric matrix
  * ```ts
+ * import assert from "node:assert";
  * import { hessian, np } from "@wax/wax";
  * const H = hessian((x: np.Array) => x.mul(x).sum())(np.array([1, 2]));
- * console.assert(JSON.stringify(await H.tolist()) === "[[2,0],[0,2]]");
+ * assert(JSON.stringify(await H.tolist()) === "[[2,0],[0,2]]");
  * ```
  */
 export function hessian(f: (x: Array) => Array): (x: Array) => Array {

@@ -19,6 +19,7 @@ const leavesOf = (t: unknown): Array[] => tree.leaves(t as tree.PyTree).map((x) 
  *
  * @example A gradient-clipping identity
  * ```ts
+ * import assert from "node:assert";
  * import { customVjp, grad, np, type Array } from "@wax/wax";
  * const clipGrad = customVjp(
  *   (x: Array) => x,
@@ -26,7 +27,7 @@ const leavesOf = (t: unknown): Array[] => tree.leaves(t as tree.PyTree).map((x) 
  *   (_r: null, g: Array) => [np.clip(g, -1, 1)],
  * );
  * const g = grad((x: Array) => clipGrad(x).mul(10).sum())(np.array([1]));
- * console.assert((await g.item()) === 1);
+ * assert((await g.item()) === 1);
  * ```
  */
 // deno-lint-ignore no-explicit-any
@@ -78,9 +79,10 @@ export function customVjp<F extends (...args: any[]) => any>(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { grad, np, stopGradient, type Array } from "@wax/wax";
  * const g = grad((x: Array) => x.mul(stopGradient(x)).sum())(np.array([3]));
- * console.assert((await g.item()) === 3);
+ * assert((await g.item()) === 3);
  * ```
  */
 export function stopGradient<T extends tree.PyTree>(x: T): T {

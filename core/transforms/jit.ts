@@ -38,10 +38,11 @@ function staticKey(x: unknown): string {
  *
  * @example A jitted update step
  * ```ts
+ * import assert from "node:assert";
  * import { jit, np, type Array } from "@wax/wax";
  * const step = jit((w: Array, g: Array) => w.sub(g.mul(0.1)));
  * const w = step(np.ones([3]), np.ones([3]));
- * console.assert(Math.abs((await w.sum().item()) - 2.7) < 1e-6 && step.traceCount === 1);
+ * assert(Math.abs((await w.sum().item()) - 2.7) < 1e-6 && step.traceCount === 1);
  * ```
  */
 // deno-lint-ignore no-explicit-any

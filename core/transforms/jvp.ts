@@ -55,9 +55,10 @@ export function jvpFlat(fn: (...xs: Array[]) => Array[], primals: Array[], tange
  *
  * @example Derivative of sin at 0
  * ```ts
+ * import assert from "node:assert";
  * import { jvp, np } from "@wax/wax";
  * const [y, dy] = jvp((x) => np.sin(x), [np.array(0)], [np.array(1)]);
- * console.assert(Math.abs((await dy.item()) - 1) < 1e-6);
+ * assert(Math.abs((await dy.item()) - 1) < 1e-6);
  * ```
  */
 // deno-lint-ignore no-explicit-any

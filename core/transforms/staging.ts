@@ -112,9 +112,10 @@ export function tracePytree(fn: (...args: never[]) => unknown, inDef: tree.TreeD
  *
  * @example Print a program
  * ```ts
+ * import assert from "node:assert";
  * import { makeJaxpr, np } from "@wax/wax";
  * const j = makeJaxpr((x) => np.exp(x).mul(2))(np.ones([3]));
- * console.assert(j.toString().includes("exp"));
+ * assert(j.toString().includes("exp"));
  * ```
  */
 export function makeJaxpr(fn: (...args: never[]) => unknown): (...args: tree.PyTree[]) => Jaxpr {

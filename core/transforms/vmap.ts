@@ -95,10 +95,11 @@ export interface VmapOptions {
  *
  * @example Batched dot products
  * ```ts
+ * import assert from "node:assert";
  * import { np, vmap } from "@wax/wax";
  * const dot = (a: np.Array, b: np.Array) => a.mul(b).sum();
  * const out = vmap(dot, { inAxes: [0, null] })(np.ones([4, 3]), np.ones([3]));
- * console.assert(JSON.stringify(out.shape) === "[4]");
+ * assert(JSON.stringify(out.shape) === "[4]");
  * ```
  */
 // deno-lint-ignore no-explicit-any
