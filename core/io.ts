@@ -77,8 +77,8 @@ function encode(t: PyTree): { enc: Enc; tensors: [string, Array][] } {
  * @example Save and load parameters with optimizer state
  * ```ts
  * import assert from "node:assert";
- * import { np } from "../mod.ts";
- * import { load, save } from "./io.ts";
+ * import { np } from "@wax/wax";
+ * import { load, save } from "@wax/wax";
  * const path = await Deno.makeTempFile({ suffix: ".safetensors" });
  * await save(path, { gen: { w: np.ones([2, 3]), b: np.zeros([3]) }, step: np.array(7, { dtype: "int32" }) });
  * const back = await load<{ gen: { w: np.Array }; step: np.Array }>(path);
@@ -226,8 +226,8 @@ async function readHeader(file: Deno.FsFile, path: string) {
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { np } from "../mod.ts";
- * import { loadMetadata, save } from "./io.ts";
+ * import { np } from "@wax/wax";
+ * import { loadMetadata, save } from "@wax/wax";
  * const path = await Deno.makeTempFile();
  * await save(path, { w: np.ones([1]) }, { epoch: "3" });
  * assert((await loadMetadata(path)).epoch === "3");
@@ -273,8 +273,8 @@ function fromNames(names: string[], arrays: Map<string, Array>): PyTree {
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { np } from "../mod.ts";
- * import { load, save } from "./io.ts";
+ * import { np } from "@wax/wax";
+ * import { load, save } from "@wax/wax";
  * const path = await Deno.makeTempFile();
  * await save(path, [np.array([1, 2]), null, 3]);
  * const t = await load<[np.Array, null, number]>(path);

@@ -15,8 +15,8 @@ import { type Array, np } from "../mod.ts";
  * @example Clamp negatives
  * ```ts
  * import assert from "node:assert";
- * import { np } from "../mod.ts";
- * import { relu } from "./mod.ts";
+ * import { np } from "@wax/wax";
+ * import { relu } from "@wax/wax/nn";
  * assert(JSON.stringify(await relu(np.array([-1, 2])).tolist()) === "[0,2]");
  * ```
  */
@@ -40,8 +40,8 @@ export interface LeakyReluOptions {
  * @example The DCGAN discriminator's slope
  * ```ts
  * import assert from "node:assert";
- * import { np } from "../mod.ts";
- * import { leakyRelu } from "./mod.ts";
+ * import { np } from "@wax/wax";
+ * import { leakyRelu } from "@wax/wax/nn";
  * const y = await leakyRelu(np.array([-10, 3]), { negativeSlope: 0.2 }).tolist();
  * assert(JSON.stringify(y) === "[-2,3]");
  * ```
@@ -66,8 +66,8 @@ export interface EluOptions {
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { np } from "../mod.ts";
- * import { elu } from "./mod.ts";
+ * import { np } from "@wax/wax";
+ * import { elu } from "@wax/wax/nn";
  * const y = await elu(np.array([-100, 2])).tolist() as number[];
  * assert(Math.abs(y[0] + 1) < 1e-6 && y[1] === 2);
  * ```
@@ -93,8 +93,8 @@ export interface GeluOptions {
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { np } from "../mod.ts";
- * import { gelu } from "./mod.ts";
+ * import { np } from "@wax/wax";
+ * import { gelu } from "@wax/wax/nn";
  * const y = await gelu(np.array([1]), { approximate: false }).item();
  * assert(Math.abs(y - 0.8413447) < 1e-5);
  * ```
@@ -116,8 +116,8 @@ export function gelu(x: Array, opts: GeluOptions = {}): Array {
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { np } from "../mod.ts";
- * import { sigmoid } from "./mod.ts";
+ * import { np } from "@wax/wax";
+ * import { sigmoid } from "@wax/wax/nn";
  * assert((await sigmoid(np.array(0)).item()) === 0.5);
  * ```
  */
@@ -134,8 +134,8 @@ export function sigmoid(x: Array): Array {
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { np } from "../mod.ts";
- * import { tanh } from "./mod.ts";
+ * import { np } from "@wax/wax";
+ * import { tanh } from "@wax/wax/nn";
  * assert((await tanh(np.array(0)).item()) === 0);
  * ```
  */
@@ -153,8 +153,8 @@ export function tanh(x: Array): Array {
  * @example No overflow at large inputs
  * ```ts
  * import assert from "node:assert";
- * import { np } from "../mod.ts";
- * import { softplus } from "./mod.ts";
+ * import { np } from "@wax/wax";
+ * import { softplus } from "@wax/wax/nn";
  * const y = await softplus(np.array([-1e4, 0, 1e4])).tolist() as number[];
  * assert(y[0] === 0 && Math.abs(y[1] - Math.LN2) < 1e-6 && y[2] === 1e4);
  * ```
@@ -182,8 +182,8 @@ export interface SoftmaxOptions {
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { np } from "../mod.ts";
- * import { logSoftmax } from "./mod.ts";
+ * import { np } from "@wax/wax";
+ * import { logSoftmax } from "@wax/wax/nn";
  * const y = await logSoftmax(np.array([1e4, 0])).tolist() as number[];
  * assert(y[0] === 0 && y[1] === -1e4);
  * ```
@@ -202,8 +202,8 @@ export function logSoftmax(x: Array, opts: SoftmaxOptions = {}): Array {
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { np } from "../mod.ts";
- * import { softmax } from "./mod.ts";
+ * import { np } from "@wax/wax";
+ * import { softmax } from "@wax/wax/nn";
  * const p = await softmax(np.array([[1, 1], [0, 1e4]])).tolist();
  * assert(JSON.stringify(p) === "[[0.5,0.5],[0,1]]");
  * ```

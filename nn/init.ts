@@ -28,7 +28,7 @@ export type Initializer = (key: Array, shape: number[], fans?: Fans) => Array;
  * @example A dense weight and a 3×3 kernel stored HWIO
  * ```ts
  * import assert from "node:assert";
- * import { fansOf } from "./mod.ts";
+ * import { fansOf } from "@wax/wax/nn";
  * assert(fansOf([784, 128]).fanIn === 784 && fansOf([3, 3, 16, 32]).fanOut === 288);
  * ```
  */
@@ -60,8 +60,8 @@ function varianceScaling(scale: number, mode: Mode, dist: "uniform" | "normal"):
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { random } from "../mod.ts";
- * import { glorotUniform } from "./mod.ts";
+ * import { random } from "@wax/wax";
+ * import { glorotUniform } from "@wax/wax/nn";
  * const w = glorotUniform()(random.key(0), [100, 50]);
  * assert((await w.abs().max().item()) <= Math.sqrt(6 / 150));
  * ```
@@ -78,8 +78,8 @@ export function glorotUniform(): Initializer {
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { random } from "../mod.ts";
- * import { glorotNormal } from "./mod.ts";
+ * import { random } from "@wax/wax";
+ * import { glorotNormal } from "@wax/wax/nn";
  * const w = glorotNormal()(random.key(0), [200, 200]);
  * assert(Math.abs((await w.square().mean().item()) - 1 / 200) < 5e-4);
  * ```
@@ -96,8 +96,8 @@ export function glorotNormal(): Initializer {
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { random } from "../mod.ts";
- * import { heUniform } from "./mod.ts";
+ * import { random } from "@wax/wax";
+ * import { heUniform } from "@wax/wax/nn";
  * const w = heUniform()(random.key(0), [24, 10]);
  * assert((await w.abs().max().item()) <= 0.5);
  * ```
@@ -114,8 +114,8 @@ export function heUniform(): Initializer {
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { random } from "../mod.ts";
- * import { heNormal } from "./mod.ts";
+ * import { random } from "@wax/wax";
+ * import { heNormal } from "@wax/wax/nn";
  * const w = heNormal()(random.key(0), [200, 200]);
  * assert(Math.abs((await w.square().mean().item()) - 0.01) < 1e-3);
  * ```
@@ -133,8 +133,8 @@ export function heNormal(): Initializer {
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { random } from "../mod.ts";
- * import { normal } from "./mod.ts";
+ * import { random } from "@wax/wax";
+ * import { normal } from "@wax/wax/nn";
  * const w = normal(0.02)(random.key(0), [100, 100]);
  * assert(Math.abs((await w.square().mean().sqrt().item()) - 0.02) < 1e-3);
  * ```
@@ -151,8 +151,8 @@ export function normal(std = 0.01): Initializer {
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { random } from "../mod.ts";
- * import { zeros } from "./mod.ts";
+ * import { random } from "@wax/wax";
+ * import { zeros } from "@wax/wax/nn";
  * assert((await zeros()(random.key(0), [3]).sum().item()) === 0);
  * ```
  */
@@ -168,8 +168,8 @@ export function zeros(): Initializer {
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { random } from "../mod.ts";
- * import { ones } from "./mod.ts";
+ * import { random } from "@wax/wax";
+ * import { ones } from "@wax/wax/nn";
  * assert((await ones()(random.key(0), [3]).sum().item()) === 3);
  * ```
  */

@@ -71,7 +71,7 @@ export type Size2 = number | [number, number];
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { shapeOf } from "./mod.ts";
+ * import { shapeOf } from "@wax/wax/nn";
  * assert(shapeOf((x) => x.reshape(2, -1).sum(0), [4, 6]).join() === "12");
  * ```
  */
@@ -88,8 +88,8 @@ export function shapeOf(fn: (x: Array) => Array, shape: number[], dtype: DType =
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { np, random } from "../mod.ts";
- * import { fromFunction } from "./mod.ts";
+ * import { np, random } from "@wax/wax";
+ * import { fromFunction } from "@wax/wax/nn";
  * const double = fromFunction((x) => x.mul(2));
  * const { params, outputShape } = double.init(random.key(0), [4, 3]);
  * assert(params === null && outputShape.join() === "4,3");
@@ -121,8 +121,8 @@ const asLayer = (l: AnyLayer): Layer<tree.PyTree, tree.PyTree> =>
  * @example A named MLP
  * ```ts
  * import assert from "node:assert";
- * import { np, random } from "../mod.ts";
- * import { dense, relu, serial } from "./mod.ts";
+ * import { np, random } from "@wax/wax";
+ * import { dense, relu, serial } from "@wax/wax/nn";
  * const mlp = serial({ fc1: dense(32), act: relu, fc2: dense(10) });
  * const { params, outputShape } = mlp.init(random.key(0), [8, 784]);
  * assert(params.fc1.w.shape.join() === "784,32" && outputShape.join() === "8,10");
@@ -195,8 +195,8 @@ export function serial(...args: unknown[]): Layer<tree.PyTree, tree.PyTree> {
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { np, random } from "../mod.ts";
- * import { flatten } from "./mod.ts";
+ * import { np, random } from "@wax/wax";
+ * import { flatten } from "@wax/wax/nn";
  * const f = flatten();
  * assert(f.init(random.key(0), [2, 3, 4, 4]).outputShape.join() === "2,48");
  * assert(f.apply(null, np.ones([2, 3, 4, 4])).shape.join() === "2,48");
@@ -215,8 +215,8 @@ export function flatten(): Layer<null, null> {
  * @example The DCGAN generator's projection to feature maps
  * ```ts
  * import assert from "node:assert";
- * import { np } from "../mod.ts";
- * import { reshape } from "./mod.ts";
+ * import { np } from "@wax/wax";
+ * import { reshape } from "@wax/wax/nn";
  * assert(reshape([64, 7, 7]).apply(null, np.ones([2, 3136])).shape.join() === "2,64,7,7");
  * ```
  */
@@ -234,8 +234,8 @@ export function reshape(shape: number[]): Layer<null, null> {
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { np, random } from "../mod.ts";
- * import { dropout } from "./mod.ts";
+ * import { np, random } from "@wax/wax";
+ * import { dropout } from "@wax/wax/nn";
  * const d = dropout(0.5);
  * const y = d.apply(null, np.ones([1000]), { training: true, key: random.key(0) });
  * const kept = await y.greater(0).astype("float32").mean().item();

@@ -49,8 +49,8 @@ function makeParams(
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { np, random } from "../mod.ts";
- * import { dense } from "./mod.ts";
+ * import { np, random } from "@wax/wax";
+ * import { dense } from "@wax/wax/nn";
  * const fc = dense(3);
  * const { params } = fc.init(random.key(0), [2, 4]);
  * const y = fc.apply(params, np.ones([2, 4]));
@@ -93,8 +93,8 @@ const bias4 = (b: Array) => b.reshape(1, -1, 1, 1);
  * @example A strided "SAME" convolution halves the image
  * ```ts
  * import assert from "node:assert";
- * import { np, random } from "../mod.ts";
- * import { conv2d } from "./mod.ts";
+ * import { np, random } from "@wax/wax";
+ * import { conv2d } from "@wax/wax/nn";
  * const conv = conv2d(8, 5, { stride: 2, padding: "SAME" });
  * const { params, outputShape } = conv.init(random.key(0), [1, 1, 28, 28]);
  * assert(outputShape.join() === "1,8,14,14");
@@ -168,8 +168,8 @@ function transposePads(k: number, s: number, pad: "SAME" | "VALID" | number, ext
  * @example The DCGAN generator's 7 → 14 upsampling
  * ```ts
  * import assert from "node:assert";
- * import { np, random } from "../mod.ts";
- * import { convTranspose2d } from "./mod.ts";
+ * import { np, random } from "@wax/wax";
+ * import { convTranspose2d } from "@wax/wax/nn";
  * const up = convTranspose2d(32, 5, { stride: 2, padding: "SAME" });
  * const { params, outputShape } = up.init(random.key(0), [2, 64, 7, 7]);
  * assert(outputShape.join() === "2,32,14,14");
@@ -227,8 +227,8 @@ export interface EmbeddingOptions {
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { np, random } from "../mod.ts";
- * import { embedding } from "./mod.ts";
+ * import { np, random } from "@wax/wax";
+ * import { embedding } from "@wax/wax/nn";
  * const emb = embedding(10, 4);
  * const { params, outputShape } = emb.init(random.key(0), [3]);
  * const y = emb.apply(params, np.array([1, 5, 1], { dtype: "int32" }));

@@ -41,8 +41,8 @@ const perExample = (v: Array) => (v.ndim <= 1 ? v : v.sum(v.shape.slice(1).map((
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { np } from "../mod.ts";
- * import { mse } from "./mod.ts";
+ * import { np } from "@wax/wax";
+ * import { mse } from "@wax/wax/nn";
  * assert((await mse(np.array([1, 2]), np.array([1, 4])).item()) === 2);
  * ```
  */
@@ -63,8 +63,8 @@ export function mse(pred: Array, target: Array, opts: LossOptions = {}): Array {
  * @example Extreme logits stay finite
  * ```ts
  * import assert from "node:assert";
- * import { np } from "../mod.ts";
- * import { bceWithLogits } from "./mod.ts";
+ * import { np } from "@wax/wax";
+ * import { bceWithLogits } from "@wax/wax/nn";
  * const l = await bceWithLogits(np.array([1e4, -1e4]), np.array([0, 0]), { reduction: "none" }).tolist();
  * assert(JSON.stringify(l) === "[10000,0]");
  * ```
@@ -87,8 +87,8 @@ export function bceWithLogits(logits: Array, labels: Array, opts: LossOptions = 
  * @example Integer labels and one-hot agree
  * ```ts
  * import assert from "node:assert";
- * import { np } from "../mod.ts";
- * import { softmaxCrossEntropy } from "./mod.ts";
+ * import { np } from "@wax/wax";
+ * import { softmaxCrossEntropy } from "@wax/wax/nn";
  * const logits = np.array([[2, 0, 0], [0, 0, 5]]);
  * const a = await softmaxCrossEntropy(logits, np.array([0, 2], { dtype: "int32" })).item();
  * const b = await softmaxCrossEntropy(logits, np.array([[1, 0, 0], [0, 0, 1]])).item();
@@ -122,8 +122,8 @@ export function softmaxCrossEntropy(logits: Array, labels: Array, opts: LossOpti
  * @example Zero for the standard normal
  * ```ts
  * import assert from "node:assert";
- * import { np } from "../mod.ts";
- * import { gaussianKl } from "./mod.ts";
+ * import { np } from "@wax/wax";
+ * import { gaussianKl } from "@wax/wax/nn";
  * assert((await gaussianKl(np.zeros([4, 8]), np.zeros([4, 8])).item()) === 0);
  * ```
  */
@@ -146,8 +146,8 @@ export function gaussianKl(mu: Array, logVar: Array, opts: LossOptions = {}): Ar
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { np } from "../mod.ts";
- * import { bernoulliLogLikelihood } from "./mod.ts";
+ * import { np } from "@wax/wax";
+ * import { bernoulliLogLikelihood } from "@wax/wax/nn";
  * const ll = await bernoulliLogLikelihood(np.zeros([1, 2]), np.array([[1, 0]])).item();
  * assert(Math.abs(ll - 2 * Math.log(0.5)) < 1e-6);
  * ```

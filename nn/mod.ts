@@ -7,8 +7,8 @@
  * @example Train a tiny classifier step
  * ```ts
  * import assert from "node:assert";
- * import { grad, np, random, type tree } from "../mod.ts";
- * import { conv2d, dense, flatten, maxPool, relu, serial, softmaxCrossEntropy } from "./mod.ts";
+ * import { grad, np, random, type tree } from "@wax/wax";
+ * import { conv2d, dense, flatten, maxPool, relu, serial, softmaxCrossEntropy } from "@wax/wax/nn";
  * const net = serial({ conv1: conv2d(4, 3, { padding: "SAME" }), act: relu, pool: maxPool(2), flat: flatten(), out: dense(10) });
  * const { params } = net.init(random.key(0), [2, 1, 8, 8]);
  * const x = random.normal(random.key(1), [2, 1, 8, 8]);

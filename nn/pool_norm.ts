@@ -39,8 +39,8 @@ function pool(op: "max" | "sum", window: Size2, opts: PoolOptions): Layer<null, 
  * @example 2×2 max pooling
  * ```ts
  * import assert from "node:assert";
- * import { np } from "../mod.ts";
- * import { maxPool } from "./mod.ts";
+ * import { np } from "@wax/wax";
+ * import { maxPool } from "@wax/wax/nn";
  * const x = np.arange(16).astype("float32").reshape(1, 1, 4, 4);
  * const y = maxPool(2).apply(null, x);
  * assert(JSON.stringify(await y.reshape(-1).tolist()) === "[5,7,13,15]");
@@ -60,8 +60,8 @@ export function maxPool(window: Size2, opts: PoolOptions = {}): Layer<null, null
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { np } from "../mod.ts";
- * import { avgPool } from "./mod.ts";
+ * import { np } from "@wax/wax";
+ * import { avgPool } from "@wax/wax/nn";
  * const x = np.arange(16).astype("float32").reshape(1, 1, 4, 4);
  * const y = avgPool(2).apply(null, x);
  * assert(JSON.stringify(await y.reshape(-1).tolist()) === "[2.5,4.5,10.5,12.5]");
@@ -107,8 +107,8 @@ export interface BatchNormOptions {
  * @example Train mode returns new running statistics
  * ```ts
  * import assert from "node:assert";
- * import { np, random } from "../mod.ts";
- * import { batchNorm } from "./mod.ts";
+ * import { np, random } from "@wax/wax";
+ * import { batchNorm } from "@wax/wax/nn";
  * const bn = batchNorm({ momentum: 0.5 });
  * const { params, state } = bn.init(random.key(0), [4, 2]);
  * const x = np.array([[1, 0], [3, 0], [5, 0], [7, 0]]);
@@ -167,8 +167,8 @@ export interface LayerNormOptions {
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { np, random } from "../mod.ts";
- * import { layerNorm } from "./mod.ts";
+ * import { np, random } from "@wax/wax";
+ * import { layerNorm } from "@wax/wax/nn";
  * const ln = layerNorm();
  * const { params } = ln.init(random.key(0), [2, 3]);
  * const y = ln.apply(params, np.array([[1, 2, 3], [10, 20, 30]]));

@@ -37,8 +37,8 @@ export interface SgdOptions {
  * @example One step
  * ```ts
  * import assert from "node:assert";
- * import { np } from "../mod.ts";
- * import { applyUpdates, sgd } from "./mod.ts";
+ * import { np } from "@wax/wax";
+ * import { applyUpdates, sgd } from "@wax/wax/optim";
  * const opt = sgd(0.1);
  * const p = { w: np.array([1]) };
  * const [u] = opt.update({ w: np.array([2]) }, opt.init(p), p);
@@ -65,8 +65,8 @@ export function sgd(
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { np } from "../mod.ts";
- * import { adam } from "./mod.ts";
+ * import { np } from "@wax/wax";
+ * import { adam } from "@wax/wax/optim";
  * const opt = adam(0.01);
  * const [u] = opt.update(np.array([5]), opt.init(np.zeros([1])));
  * assert(Math.abs((await u.item()) + 0.01) < 1e-6);
@@ -96,8 +96,8 @@ export interface AdamWOptions extends AdamOptions {
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { np } from "../mod.ts";
- * import { adamw } from "./mod.ts";
+ * import { np } from "@wax/wax";
+ * import { adamw } from "@wax/wax/optim";
  * const opt = adamw(0.1, { weightDecay: 0.5 });
  * const p = np.array([2]);
  * const [u] = opt.update(np.array([1]), opt.init(p), p);
@@ -133,8 +133,8 @@ export interface RmspropOptions {
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { np } from "../mod.ts";
- * import { rmsprop } from "./mod.ts";
+ * import { np } from "@wax/wax";
+ * import { rmsprop } from "@wax/wax/optim";
  * const opt = rmsprop(0.1, { decay: 0 });
  * const [u] = opt.update(np.array([-4]), opt.init(np.zeros([1])));
  * assert(Math.abs((await u.item()) - 0.1) < 1e-6);
@@ -160,8 +160,8 @@ export function rmsprop(
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { np } from "../mod.ts";
- * import { adagrad } from "./mod.ts";
+ * import { np } from "@wax/wax";
+ * import { adagrad } from "@wax/wax/optim";
  * const opt = adagrad(1, { initialAccumulatorValue: 0, eps: 0 });
  * const [u] = opt.update(np.array([3]), opt.init(np.zeros([1])));
  * assert((await u.item()) === -1);

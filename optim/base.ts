@@ -35,8 +35,8 @@ export type CountState = {
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { np } from "../mod.ts";
- * import { identity } from "./mod.ts";
+ * import { np } from "@wax/wax";
+ * import { identity } from "@wax/wax/optim";
  * const [u] = identity().update({ w: np.array([1]) }, null);
  * assert((await u.w.item()) === 1);
  * ```
@@ -54,8 +54,8 @@ export function identity(): GradientTransformation<null> {
  * @example Clip, then Adam, then the learning rate
  * ```ts
  * import assert from "node:assert";
- * import { np } from "../mod.ts";
- * import { chain, clipByGlobalNorm, scaleByAdam, scaleByLearningRate } from "./mod.ts";
+ * import { np } from "@wax/wax";
+ * import { chain, clipByGlobalNorm, scaleByAdam, scaleByLearningRate } from "@wax/wax/optim";
  * const opt = chain(clipByGlobalNorm(1), scaleByAdam(), scaleByLearningRate(0.1));
  * const params = { w: np.array([1, 2]) };
  * const state = opt.init(params);
@@ -93,8 +93,8 @@ export function chain<T extends GradientTransformation<any>[]>(
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { np } from "../mod.ts";
- * import { applyUpdates } from "./mod.ts";
+ * import { np } from "@wax/wax";
+ * import { applyUpdates } from "@wax/wax/optim";
  * const p = applyUpdates({ w: np.array([1, 2]) }, { w: np.array([0.5, -1]) });
  * assert(JSON.stringify(await p.w.tolist()) === "[1.5,1]");
  * ```
@@ -112,8 +112,8 @@ export function applyUpdates<P extends tree.PyTree>(params: P, updates: P): P {
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { np } from "../mod.ts";
- * import { globalNorm } from "./mod.ts";
+ * import { np } from "@wax/wax";
+ * import { globalNorm } from "@wax/wax/optim";
  * assert((await globalNorm({ a: np.array([3]), b: [np.array([4])] }).item()) === 5);
  * ```
  */

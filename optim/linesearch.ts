@@ -42,8 +42,8 @@ export interface LineSearchOptions {
  * @example A quadratic's exact step
  * ```ts
  * import assert from "node:assert";
- * import { grad, np, type Array } from "../mod.ts";
- * import { backtrackingLineSearch } from "./mod.ts";
+ * import { grad, np, type Array } from "@wax/wax";
+ * import { backtrackingLineSearch } from "@wax/wax/optim";
  * const f = (x: Array) => x.square().sum();
  * const ls = backtrackingLineSearch(f);
  * const x = np.array([3, -4]);
@@ -120,8 +120,8 @@ export interface MinimizeResult<P> {
  * @example Steepest descent with line search on a quadratic bowl
  * ```ts
  * import assert from "node:assert";
- * import { np, type Array } from "../mod.ts";
- * import { minimize } from "./mod.ts";
+ * import { np, type Array } from "@wax/wax";
+ * import { minimize } from "@wax/wax/optim";
  * const f = (x: Array) => x.square().mul(np.array([1, 10])).sum();
  * const r = await minimize(f, np.array([1, 1]), { method: "gd-ls", tol: 1e-4 });
  * assert(r.converged && r.values.every((v, i) => i === 0 || v <= r.values[i - 1]));

@@ -8,8 +8,8 @@
  * @example A jitted Adam training step
  * ```ts
  * import assert from "node:assert";
- * import { grad, jit, np, type Array } from "../mod.ts";
- * import { adam, applyUpdates } from "./mod.ts";
+ * import { grad, jit, np, type Array } from "@wax/wax";
+ * import { adam, applyUpdates } from "@wax/wax/optim";
  * type P = { w: Array };
  * const loss = (p: P) => p.w.sub(3).square().sum();
  * const opt = adam(0.1);

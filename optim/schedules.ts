@@ -19,7 +19,7 @@ const asCount = (c: Array | number): Array => (typeof c === "number" ? np.array(
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { constant } from "./mod.ts";
+ * import { constant } from "@wax/wax/optim";
  * assert((await constant(0.1)(1000).item()) === 0.10000000149011612);
  * ```
  */
@@ -51,7 +51,7 @@ export interface ExponentialDecayOptions {
  * @example Halve every 10 steps
  * ```ts
  * import assert from "node:assert";
- * import { exponentialDecay } from "./mod.ts";
+ * import { exponentialDecay } from "@wax/wax/optim";
  * const s = exponentialDecay(1, { transitionSteps: 10, decayRate: 0.5 });
  * assert(Math.abs((await s(20).item()) - 0.25) < 1e-7);
  * ```
@@ -87,7 +87,7 @@ export interface CosineDecayOptions {
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { cosineDecay } from "./mod.ts";
+ * import { cosineDecay } from "@wax/wax/optim";
  * const s = cosineDecay(2, 100);
  * assert((await s(0).item()) === 2 && Math.abs(await s(50).item() - 1) < 1e-6 && (await s(500).item()) === 0);
  * ```
@@ -125,7 +125,7 @@ export interface WarmupCosineDecayOptions {
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { warmupCosineDecay } from "./mod.ts";
+ * import { warmupCosineDecay } from "@wax/wax/optim";
  * const s = warmupCosineDecay({ peakValue: 1, warmupSteps: 10, decaySteps: 110 });
  * assert(Math.abs(await s(5).item() - 0.5) < 1e-6 && Math.abs(await s(60).item() - 0.5) < 1e-6);
  * ```
@@ -153,7 +153,7 @@ export function warmupCosineDecay(opts: WarmupCosineDecayOptions): Schedule {
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { piecewiseConstant } from "./mod.ts";
+ * import { piecewiseConstant } from "@wax/wax/optim";
  * const s = piecewiseConstant(1, { 10: 0.5, 20: 0.5 });
  * const v = [await s(9).item(), await s(10).item(), await s(25).item()];
  * assert(JSON.stringify(v) === "[1,0.5,0.25]");

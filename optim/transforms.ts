@@ -42,8 +42,8 @@ export interface AdamOptions {
  * @example The first step is the sign of the gradient
  * ```ts
  * import assert from "node:assert";
- * import { np } from "../mod.ts";
- * import { scaleByAdam } from "./mod.ts";
+ * import { np } from "@wax/wax";
+ * import { scaleByAdam } from "@wax/wax/optim";
  * const t = scaleByAdam();
  * const [u] = t.update(np.array([0.3, -2]), t.init(np.zeros([2])));
  * const v = await u.tolist() as number[];
@@ -92,8 +92,8 @@ export interface RmsOptions {
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { np } from "../mod.ts";
- * import { scaleByRms } from "./mod.ts";
+ * import { np } from "@wax/wax";
+ * import { scaleByRms } from "@wax/wax/optim";
  * const t = scaleByRms({ decay: 0.75 });
  * const [u] = t.update(np.array([2]), t.init(np.zeros([1])));
  * assert(Math.abs((await u.item()) - 2) < 1e-5);
@@ -133,8 +133,8 @@ export interface RssOptions {
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { np } from "../mod.ts";
- * import { scaleByRss } from "./mod.ts";
+ * import { np } from "@wax/wax";
+ * import { scaleByRss } from "@wax/wax/optim";
  * const t = scaleByRss({ initialAccumulatorValue: 0, eps: 0 });
  * const [u] = t.update(np.array([3]), t.init(np.zeros([1])));
  * assert((await u.item()) === 1);
@@ -175,8 +175,8 @@ export interface MomentumOptions {
  * @example Constant gradients accumulate
  * ```ts
  * import assert from "node:assert";
- * import { np } from "../mod.ts";
- * import { scaleByMomentum } from "./mod.ts";
+ * import { np } from "@wax/wax";
+ * import { scaleByMomentum } from "@wax/wax/optim";
  * const t = scaleByMomentum(0.5);
  * let s = t.init(np.zeros([1]));
  * let u = np.zeros([1]);
@@ -205,8 +205,8 @@ export function scaleByMomentum(decay: number, opts: MomentumOptions = {}): Grad
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { np } from "../mod.ts";
- * import { addDecayedWeights } from "./mod.ts";
+ * import { np } from "@wax/wax";
+ * import { addDecayedWeights } from "@wax/wax/optim";
  * const [u] = addDecayedWeights(0.1).update(np.array([1]), null, np.array([5]));
  * assert((await u.item()) === 1.5);
  * ```
@@ -230,8 +230,8 @@ export function addDecayedWeights(weightDecay: number): GradientTransformation<n
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { np } from "../mod.ts";
- * import { clipByGlobalNorm } from "./mod.ts";
+ * import { np } from "@wax/wax";
+ * import { clipByGlobalNorm } from "@wax/wax/optim";
  * const [u] = clipByGlobalNorm(1).update({ a: np.array([3]), b: np.array([4]) }, null);
  * assert(Math.abs((await u.a.item()) - 0.6) < 1e-6);
  * ```
@@ -256,8 +256,8 @@ export function clipByGlobalNorm(maxNorm: number): GradientTransformation<null> 
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { np } from "../mod.ts";
- * import { clip } from "./mod.ts";
+ * import { np } from "@wax/wax";
+ * import { clip } from "@wax/wax/optim";
  * const [u] = clip(1).update(np.array([-3, 0.5]), null);
  * assert(JSON.stringify(await u.tolist()) === "[-1,0.5]");
  * ```
@@ -278,8 +278,8 @@ export function clip(maxDelta: number): GradientTransformation<null> {
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { np } from "../mod.ts";
- * import { scale } from "./mod.ts";
+ * import { np } from "@wax/wax";
+ * import { scale } from "@wax/wax/optim";
  * const [u] = scale(-2).update(np.array([1.5]), null);
  * assert((await u.item()) === -3);
  * ```
@@ -297,8 +297,8 @@ export function scale(factor: number): GradientTransformation<null> {
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { np } from "../mod.ts";
- * import { exponentialDecay, scaleBySchedule } from "./mod.ts";
+ * import { np } from "@wax/wax";
+ * import { exponentialDecay, scaleBySchedule } from "@wax/wax/optim";
  * const t = scaleBySchedule(exponentialDecay(1, { transitionSteps: 1, decayRate: 0.5 }));
  * let s = t.init(null);
  * let u = np.ones([1]);
@@ -326,8 +326,8 @@ export function scaleBySchedule(schedule: Schedule): GradientTransformation<Coun
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { np } from "../mod.ts";
- * import { scaleByLearningRate } from "./mod.ts";
+ * import { np } from "@wax/wax";
+ * import { scaleByLearningRate } from "@wax/wax/optim";
  * const t = scaleByLearningRate(0.5);
  * const [u] = t.update(np.array([2]), t.init(null));
  * assert((await u.item()) === -1);

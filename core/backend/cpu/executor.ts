@@ -13,6 +13,14 @@ import type { StructureParams } from "../../primitives/structure.ts";
 import type { CpuKernels, FamilyKernels } from "./kernel_types.ts";
 
 type Plan = (ins: TypedArray[]) => TypedArray[];
+
+/** Per-primitive time spent in cpu kernels inside programs, when profiling is on. */
+export const profile: { enabled: boolean; ms: Map<string, number>; calls: Map<string, number> } = {
+  enabled: false,
+  ms: new Map(),
+  calls: new Map(),
+};
+const structural = new Set(["jitCall", "customVjpCall", "scan"]);
 const plans = new WeakMap<Jaxpr, Plan>();
 
 /** A plan that runs `j` with `kernels`: a fixed list of steps with precomputed frees. */
@@ -28,6 +36,7 @@ export function compile(j: Jaxpr, kernels: CpuKernels): Plan {
     inAvals: e.inputs.map((v) => v.aval),
     outAvals: e.outs.map((v) => v.aval),
     params: e.params,
+    prim: e.prim,
     outs: e.outs,
     free: [...new Set(e.inputs)].filter((v) => lastUse.get(v) === k),
   }));
@@ -35,7 +44,12 @@ export function compile(j: Jaxpr, kernels: CpuKernels): Plan {
     const env = new Map<Var, TypedArray>();
     j.inVars.forEach((v, i) => env.set(v, ins[i]));
     for (const s of steps) {
+      const t0 = profile.enabled ? performance.now() : 0;
       const outs = s.kernel(s.inputs.map((v) => env.get(v)!), s.inAvals, s.params, s.outAvals);
+      if (profile.enabled && !structural.has(s.prim)) {
+        profile.ms.set(s.prim, (profile.ms.get(s.prim) ?? 0) + performance.now() - t0);
+        profile.calls.set(s.prim, (profile.calls.get(s.prim) ?? 0) + 1);
+      }
       s.outs.forEach((v, i) => env.set(v, outs[i]));
       for (const v of s.free) env.delete(v);
     }
