@@ -21,6 +21,8 @@
  * @module
  */
 import "./core/backend/cpu/mod.ts";
+import "./core/backend/webgpu/mod.ts";
+import { type BackendName, useBackend } from "./core/backend/backend.ts";
 
 export { Array, type Aval, type BufferOwner, memoryStats, type Operand, type Storage } from "./core/array.ts";
 export type { DType, TypedArray } from "./core/dtype.ts";
@@ -46,3 +48,9 @@ export {
 } from "./core/testing.ts";
 export { Jaxpr } from "./core/ir.ts";
 export { load, loadMetadata, save } from "./core/io.ts";
+
+// `WAX_BACKEND=webgpu` (or `cpu`) selects the default backend at import, when env access is granted.
+const envBackend = Deno.permissions.querySync?.({ name: "env", variable: "WAX_BACKEND" }).state === "granted"
+  ? Deno.env.get("WAX_BACKEND")
+  : undefined;
+if (envBackend) await useBackend(envBackend as BackendName);

@@ -6,7 +6,7 @@
  * flatten, dense → 1 (a logit). Both trained with Adam(1e-4); one D update then one G update.
  * @module
  */
-import { type Array, jit, random, tree, valueAndGrad } from "../mod.ts";
+import { type Array, jit, random, type tree, valueAndGrad } from "../mod.ts";
 import * as nn from "../nn/mod.ts";
 import * as optim from "../optim/mod.ts";
 

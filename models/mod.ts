@@ -14,3 +14,5 @@
  * @module
  */
 export * from "./dcgan.ts";
+export * from "./data.ts";
+export * from "./image.ts";

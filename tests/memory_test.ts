@@ -4,8 +4,10 @@
  */
 import assert from "node:assert/strict";
 import { type Array, grad, jit, memoryStats, np, random, tree } from "../mod.ts";
+import { defaultBackend } from "../core/backend/backend.ts";
 
-const cpu = () => memoryStats().cpu ?? { buffers: 0, bytes: 0 };
+// Counts on the backend the suite runs on (cpu, or webgpu with WAX_BACKEND=webgpu).
+const cpu = () => memoryStats()[defaultBackend().name] ?? { buffers: 0, bytes: 0 };
 
 type Params = { w1: Array; b1: Array; w2: Array; b2: Array };
 

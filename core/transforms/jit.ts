@@ -8,7 +8,7 @@ import type { Array } from "../array.ts";
 import { type ClosedJaxpr, simplify } from "../ir.ts";
 import { bind } from "../trace.ts";
 import * as tree from "../tree.ts";
-import { toArray } from "../backend/backend.ts";
+import { defaultBackend, toArray } from "../backend/backend.ts";
 import { avalStr } from "../ir.ts";
 import { tracePytree } from "./staging.ts";
 
@@ -61,6 +61,7 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = 
     const avals = leaves.map((l, i) => (typeof flat[i] === "number" ? { ...l.aval, weak: true } : l.aval));
     const donate = dynIdx.flatMap((i) => tree.leaves(args[i] as tree.PyTree).map(() => donated.has(i)));
     const key = [
+      defaultBackend().name,
       [...statics].map((i) => staticKey(args[i])).join("|"),
       tree.defKey(inDef),
       avals.map((a) => avalStr(a) + (a.weak ? "~" : "")).join(","),

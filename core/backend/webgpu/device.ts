@@ -1,0 +1,248 @@
+/**
+ * The WebGPU device, the size-bucketed buffer pool, the pending command encoder that eager
+ * ops and jitted calls record into, the pipeline cache and the instrumentation counters.
+ * @module
+ */
+
+/** A reference-counted GPU buffer (arrays that alias one buffer, e.g. reshape, share it). */
+export interface Buf {
+  /** The buffer (its size is the pool bucket, at least `bytes`). */
+  readonly buffer: GPUBuffer;
+  /** Bytes in use. */
+  readonly bytes: number;
+  /** Holders: arrays and in-flight programs. */
+  refs: number;
+}
+
+/** Counters for tests and benchmarks. */
+export const counters = { submits: 0, dispatches: 0, pipelines: 0, buffersCreated: 0 };
+
+/** Resets the counters to zero. */
+export function resetCounters(): void {
+  counters.submits = 0;
+  counters.dispatches = 0;
+  counters.pipelines = 0;
+  counters.buffersCreated = 0;
+}
+
+const USAGE = 0x80 /* STORAGE */ | 0x4 /* COPY_SRC */ | 0x8; /* COPY_DST */
+
+/** Rounds a byte size up to its pool bucket: 2^k or 1.5·2^k, at least 16. */
+export function bucketOf(bytes: number): number {
+  if (bytes <= 16) return 16;
+  const p = 2 ** Math.ceil(Math.log2(bytes));
+  return bytes <= p * 0.75 ? p * 0.75 : p;
+}
+
+/** Wraps an error with what happened and what to do. */
+export function gpuError(what: string): Error {
+  return new Error(`webgpu: ${what}. The cpu backend is available: await useBackend("cpu")`);
+}
+
+/** One dispatch: WGSL source, read-only inputs, read-write outputs and workgroup counts. */
+export interface Dispatch {
+  code: string;
+  ins: Buf[];
+  outs: Buf[];
+  groups: [number, number?, number?];
+}
+
+/** The device and everything that records work on it. */
+export class Gpu {
+  readonly pool = new Map<number, GPUBuffer[]>();
+  readonly pipelines = new Map<string, GPUComputePipeline>();
+  readonly layouts = new Map<string, GPUBindGroupLayout>();
+  encoder: GPUCommandEncoder | null = null;
+  pass: GPUComputePassEncoder | null = null;
+  pendingDispatches = 0;
+  /** Nesting depth of programs being recorded (no eager flushes inside). */
+  recording = 0;
+  lost: string | null = null;
+  lastError: string | null = null;
+  /** Submit eager work after this many dispatches. */
+  flushEvery = 64;
+  readonly maxStorage: number;
+  readonly scratchCopies: GPUBuffer[] = [];
+  /** True on a software adapter (llvmpipe, lavapipe, SwiftShader): kernels avoid workgroup barriers. */
+  software = false;
+
+  constructor(readonly device: GPUDevice, readonly info: GPUAdapterInfo) {
+    this.maxStorage = device.limits.maxStorageBuffersPerShaderStage;
+    device.lost.then((l) => {
+      this.lost = `device lost (${l.reason}): ${l.message}`;
+    });
+    device.addEventListener("uncapturederror", (e) => {
+      const err = (e as GPUUncapturedErrorEvent).error;
+      this.lastError = err instanceof GPUOutOfMemoryError ? `out of GPU memory: ${err.message}` : err.message;
+    });
+  }
+
+  /** Throws a descriptive error if the device was lost or reported an error. */
+  check(): void {
+    if (this.lost) throw gpuError(this.lost);
+    if (this.lastError) {
+      const e = this.lastError;
+      this.lastError = null;
+      throw gpuError(e);
+    }
+  }
+
+  /** A buffer of at least `bytes` bytes from the pool (one reference). */
+  alloc(bytes: number): Buf {
+    const size = bucketOf(bytes);
+    const list = this.pool.get(size);
+    const buffer = list?.pop() ??
+      (counters.buffersCreated++, this.device.createBuffer({ size, usage: USAGE }));
+    return { buffer, bytes, refs: 1 };
+  }
+
+  /** Drops one reference; the last one returns the buffer to the pool. */
+  release(b: Buf): void {
+    if (--b.refs > 0) return;
+    if (b.refs < 0) throw new Error("webgpu: buffer released twice");
+    const size = b.buffer.size;
+    let list = this.pool.get(size);
+    if (!list) this.pool.set(size, list = []);
+    list.push(b.buffer);
+  }
+
+  /** Destroys every pooled buffer. */
+  trim(): void {
+    this.flush();
+    for (const list of this.pool.values()) for (const b of list) b.destroy();
+    this.pool.clear();
+  }
+
+  /** The pending encoder (created on demand). */
+  enc(): GPUCommandEncoder {
+    return this.encoder ??= this.device.createCommandEncoder();
+  }
+
+  private endPass(): void {
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+  }
+
+  /** Records a buffer-to-buffer copy (offsets and size in bytes, multiples of 4). */
+  copy(src: GPUBuffer, srcOff: number, dst: GPUBuffer, dstOff: number, bytes: number): void {
+    if (bytes <= 0) return;
+    this.endPass();
+    this.enc().copyBufferToBuffer(src, srcOff, dst, dstOff, bytes);
+  }
+
+  private layout(nIn: number, nOut: number): GPUBindGroupLayout {
+    const key = `${nIn},${nOut}`;
+    let l = this.layouts.get(key);
+    if (!l) {
+      const entries: GPUBindGroupLayoutEntry[] = [];
+      for (let i = 0; i < nIn + nOut; i++) {
+        entries.push({
+          binding: i,
+          visibility: 4, // COMPUTE
+          buffer: { type: i < nIn ? "read-only-storage" : "storage" },
+        });
+      }
+      l = this.device.createBindGroupLayout({ entries });
+      this.layouts.set(key, l);
+    }
+    return l;
+  }
+
+  /** The cached pipeline of `code` (bindings: inputs read-only, then outputs). */
+  pipeline(code: string, nIn: number, nOut: number): GPUComputePipeline {
+    let p = this.pipelines.get(code);
+    if (!p) {
+      counters.pipelines++;
+      const module = this.device.createShaderModule({ code });
+      if (Deno.env.get("WAX_WGSL_DEBUG")) {
+        module.getCompilationInfo().then((info) => {
+          for (const m of info.messages) if (m.type === "error") console.error(m.message, "\n", code);
+        });
+      }
+      p = this.device.createComputePipeline({
+        layout: this.device.createPipelineLayout({ bindGroupLayouts: [this.layout(nIn, nOut)] }),
+        compute: { module, entryPoint: "main" },
+      });
+      this.pipelines.set(code, p);
+    }
+    return p;
+  }
+
+  /** Records one compute dispatch into the pending encoder. */
+  dispatch(d: Dispatch): void {
+    const [x, y = 1, z = 1] = d.groups;
+    if (x === 0 || y === 0 || z === 0) return;
+    const nIn = d.ins.length, nOut = d.outs.length;
+    if (nIn + nOut > this.maxStorage) {
+      throw new Error(`webgpu: kernel needs ${nIn + nOut} storage buffers; the device allows ${this.maxStorage}`);
+    }
+    const pipe = this.pipeline(d.code, nIn, nOut);
+    const bind = this.device.createBindGroup({
+      layout: this.layout(nIn, nOut),
+      entries: [...d.ins, ...d.outs].map((b, i) => ({ binding: i, resource: { buffer: b.buffer } })),
+    });
+    this.pass ??= this.enc().beginComputePass();
+    this.pass.setPipeline(pipe);
+    this.pass.setBindGroup(0, bind);
+    this.pass.dispatchWorkgroups(x, y, z);
+    counters.dispatches++;
+    this.pendingDispatches++;
+  }
+
+  /** Submits eager work once enough dispatches are pending (never inside a program). */
+  maybeFlush(): void {
+    if (this.recording === 0 && this.pendingDispatches >= this.flushEvery) this.flush();
+  }
+
+  /** Submits the pending encoder, if any (one `queue.submit`). */
+  flush(): void {
+    if (!this.encoder) return;
+    this.endPass();
+    const cmd = this.encoder.finish();
+    this.encoder = null;
+    this.pendingDispatches = 0;
+    this.device.queue.submit([cmd]);
+    counters.submits++;
+    for (const b of this.scratchCopies.splice(0)) b.destroy();
+  }
+
+  /** Uploads host bytes into a pooled buffer, ordered after the pending work. */
+  upload(data: ArrayBufferView, bytes: number): Buf {
+    const b = this.alloc(bytes);
+    if (bytes === 0) return b;
+    if (this.encoder) {
+      // A queue write would run before the pending (unsubmitted) commands: stage it instead.
+      const size = Math.ceil(bytes / 4) * 4;
+      const staging = this.device.createBuffer({ size, usage: 0x2 /* MAP_WRITE */ | 0x4, mappedAtCreation: true });
+      new Uint8Array(staging.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, bytes));
+      staging.unmap();
+      this.copy(staging, 0, b.buffer, 0, size);
+      this.scratchCopies.push(staging);
+    } else {
+      this.device.queue.writeBuffer(b.buffer, 0, data.buffer as ArrayBuffer, data.byteOffset, Math.ceil(bytes / 4) * 4);
+    }
+    return b;
+  }
+
+  /** Copies `bytes` bytes of a buffer to the host (submits pending work first). */
+  async download(b: Buf, bytes: number): Promise<ArrayBuffer> {
+    this.check();
+    const size = Math.max(4, Math.ceil(bytes / 4) * 4);
+    const staging = this.device.createBuffer({ size, usage: 0x1 /* MAP_READ */ | 0x8 });
+    if (bytes > 0) this.copy(b.buffer, 0, staging, 0, size);
+    this.flush();
+    try {
+      await staging.mapAsync(1 /* READ */);
+    } catch (e) {
+      this.check();
+      throw gpuError(`readback failed: ${(e as Error).message}`);
+    }
+    const out = staging.getMappedRange().slice(0, bytes);
+    staging.unmap();
+    staging.destroy();
+    this.check();
+    return out;
+  }
+}

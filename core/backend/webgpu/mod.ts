@@ -1,0 +1,167 @@
+/**
+ * The WebGPU backend: WGSL generated per (primitive, shapes, dtypes), pipelines cached by
+ * source, buffers from a size-bucketed pool, eager ops recorded into a pending encoder that
+ * is submitted lazily, and each jitted call recorded whole and submitted once.
+ * Importing this module registers the backend; `await useBackend("webgpu")` creates the device.
+ * @module
+ */
+import type { Array, Aval } from "../../array.ts";
+import { allocTyped, type TypedArray } from "../../dtype.ts";
+import { sizeOf } from "../../shape.ts";
+import type { Params, PrimName } from "../../primitives/types.ts";
+import { type Backend, registerBackend, wrap } from "../backend.ts";
+import { type Buf, counters, Gpu, gpuError, resetCounters } from "./device.ts";
+import { structureKernels } from "./executor.ts";
+import { setFusionLimit } from "./fusion.ts";
+import type { GpuKernel, GpuKernels } from "./kernel_types.ts";
+import { contractKernels } from "./kernels/contract.ts";
+import { aliasIfIdentity, elementwiseKernels } from "./kernels/elementwise.ts";
+import { indexingKernels } from "./kernels/indexing.ts";
+import { movementKernels } from "./kernels/movement.ts";
+import { randomKernels } from "./kernels/random.ts";
+import { reduceKernels } from "./kernels/reduce.ts";
+import { windowKernels } from "./kernels/window.ts";
+
+export { counters, resetCounters };
+
+const kernels: GpuKernels = {
+  ...elementwiseKernels,
+  ...reduceKernels,
+  ...movementKernels,
+  ...indexingKernels,
+  ...contractKernels,
+  ...windowKernels,
+  ...randomKernels,
+  ...structureKernels(() => kernels),
+};
+
+/** The subset of adapter info {@link isSoftwareAdapter} looks at. */
+export interface AdapterInfoLike {
+  vendor?: string;
+  architecture?: string;
+  device?: string;
+  description?: string;
+  isFallbackAdapter?: boolean;
+}
+
+/**
+ * True for software adapters (Mesa llvmpipe/lavapipe, SwiftShader, Microsoft Basic Render,
+ * or any adapter flagged as a fallback): correct but slow, so cpu stays the default there.
+ *
+ * @example
+ * ```ts
+ * import { isSoftwareAdapter } from "./mod.ts";
+ * console.assert(isSoftwareAdapter({ description: "llvmpipe (LLVM 15.0.6, 256 bits)" }));
+ * ```
+ */
+export function isSoftwareAdapter(info: AdapterInfoLike): boolean {
+  if (info.isFallbackAdapter) return true;
+  const text = [info.vendor, info.architecture, info.device, info.description].join(" ").toLowerCase();
+  return /llvmpipe|lavapipe|swiftshader|software|basic render|softpipe/.test(text);
+}
+
+/** The WebGPU backend. */
+export class WebGpuBackend implements Backend {
+  readonly name = "webgpu" as const;
+  constructor(readonly gpu: Gpu) {}
+
+  fromHost(data: TypedArray, aval: Aval): unknown {
+    this.gpu.check();
+    const n = sizeOf(aval.shape);
+    const words = aval.dtype === "bool" ? Uint32Array.from(data) : data;
+    return this.gpu.upload(words, 4 * n);
+  }
+
+  async read(handle: unknown, aval: Aval): Promise<TypedArray> {
+    const n = sizeOf(aval.shape);
+    const bytes = await this.gpu.download(handle as Buf, 4 * n);
+    switch (aval.dtype) {
+      case "float32":
+        return new Float32Array(bytes);
+      case "int32":
+        return new Int32Array(bytes);
+      case "uint32":
+        return new Uint32Array(bytes);
+      case "bool": {
+        const out = allocTyped("bool", n);
+        out.set(new Uint32Array(bytes));
+        return out;
+      }
+    }
+  }
+
+  release(handle: unknown): void {
+    this.gpu.release(handle as Buf);
+  }
+
+  execute<K extends PrimName>(prim: K, args: Array[], params: Params[K], outAvals: Aval[]): Array[] {
+    this.gpu.check();
+    const ins = args.map((a) => a.buffer(prim).handle as Buf);
+    const inAvals = args.map((a) => a.aval);
+    let outs: Buf[];
+    if (prim === "jitCall") {
+      // Hold the inputs, give up donated arrays now (their buffers return to the pool after
+      // their last use in the program, free for its outputs), record, submit once.
+      ins.forEach((b) => b.refs++);
+      const donate = (params as Params["jitCall"]).donate;
+      donate?.forEach((d, i) => d && args[i].isLive && args[i].donate());
+      try {
+        outs = kernels.jitCall(this.gpu, ins, inAvals, params as Params["jitCall"], outAvals);
+      } finally {
+        ins.forEach((b) => this.gpu.release(b));
+      }
+      this.gpu.flush();
+    } else {
+      const alias = aliasIfIdentity(prim, ins, inAvals, params);
+      outs = alias ? [alias] : (kernels[prim] as GpuKernel<Params[K]>)(this.gpu, ins, inAvals, params, outAvals);
+      this.gpu.maybeFlush();
+    }
+    return outs.map((o, i) => wrap(this, o, outAvals[i]));
+  }
+
+  /** Submits pending eager work now. */
+  flush(): void {
+    this.gpu.flush();
+  }
+}
+
+let instance: WebGpuBackend | null = null;
+
+/** Creates (once) the WebGPU device and backend, with errors that say what to do instead. */
+export async function createWebGpu(): Promise<WebGpuBackend> {
+  if (instance) return instance;
+  const nav = globalThis.navigator as Navigator & { gpu?: GPU };
+  if (!nav?.gpu) throw gpuError("this runtime has no navigator.gpu (WebGPU is unavailable)");
+  const adapter = await nav.gpu.requestAdapter();
+  if (!adapter) throw gpuError("no WebGPU adapter found (navigator.gpu.requestAdapter() returned null)");
+  const lim = adapter.limits;
+  let device: GPUDevice;
+  try {
+    device = await adapter.requestDevice({
+      requiredLimits: {
+        maxStorageBuffersPerShaderStage: Math.min(16, lim.maxStorageBuffersPerShaderStage),
+        maxStorageBufferBindingSize: lim.maxStorageBufferBindingSize,
+        maxBufferSize: lim.maxBufferSize,
+      },
+    });
+  } catch (e) {
+    throw gpuError(`requesting a device failed: ${(e as Error).message}`);
+  }
+  const gpu = new Gpu(device, adapter.info);
+  gpu.software = isSoftwareAdapter(adapter.info);
+  setFusionLimit(gpu.maxStorage);
+  instance = new WebGpuBackend(gpu);
+  return instance;
+}
+
+/** The WebGPU backend if it was created, else null. */
+export function webgpuInstance(): WebGpuBackend | null {
+  return instance;
+}
+
+/** Direct access to the WebGPU kernel table (tests and benchmarks). */
+export function webgpuKernels(): GpuKernels {
+  return kernels;
+}
+
+registerBackend("webgpu", createWebGpu);
