@@ -1,0 +1,71 @@
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { PNG } from "pngjs";
+import { np, random } from "../mod.ts";
+import { batches, encodeGrid, loadMnist, makeDcgan, parseIdx, saveGrid } from "../models/mod.ts";
+
+Deno.test("parseIdx reads dims and rejects bad files", () => {
+  const good = new Uint8Array([0, 0, 8, 2, 0, 0, 0, 2, 0, 0, 0, 3, 1, 2, 3, 4, 5, 6]);
+  const { dims, data } = parseIdx(good);
+  assert.deepEqual(dims, [2, 3]);
+  assert.deepEqual([...data], [1, 2, 3, 4, 5, 6]);
+  assert.throws(() => parseIdx(good.subarray(0, 15)), /expected 18 bytes/);
+  assert.throws(() => parseIdx(new Uint8Array([0, 0, 9, 1, 0, 0, 0, 0])), /not an unsigned-byte IDX/);
+  assert.throws(() => parseIdx(new Uint8Array([0, 0])), /too short/);
+});
+
+Deno.test("loadMnist: the known first labels and pixel range", async () => {
+  const train = await loadMnist({ limit: 3 });
+  const test = await loadMnist({ split: "test", limit: 3 });
+  assert.deepEqual([...train.labels], [5, 0, 4]); // the well-known first MNIST training labels
+  assert.deepEqual([...test.labels], [7, 2, 1]);
+  assert.equal(train.images.length, 3 * 28 * 28);
+  assert.equal(Math.min(...train.images), -1);
+  assert.equal(Math.max(...train.images), 1);
+  await assert.rejects(() => loadMnist({ dir: "/nonexistent" }), /cannot read .*npm ci/);
+});
+
+Deno.test("batches: one epoch covers each example once", async () => {
+  const data = await loadMnist({ split: "test", limit: 50 });
+  const seen: number[] = [];
+  for await (const b of batches(data, 10, random.key(3))) {
+    assert.deepEqual(b.x.shape, [10, 1, 28, 28]);
+    seen.push(...(await b.y.data()));
+  }
+  assert.equal(seen.length, 50);
+  const counts = (xs: ArrayLike<number>) => Array.from(xs).sort().join();
+  assert.equal(counts(seen), counts(data.labels));
+});
+
+Deno.test("encodeGrid writes the right pixels; saveGrid is atomic", async () => {
+  // Two 2×2 images: one black (-1), one white (+1); no padding, no scaling.
+  const imgs = np.array([-1, -1, -1, -1, 1, 1, 1, 1], { shape: [2, 1, 2, 2] });
+  const sync =
+    (PNG as unknown as { sync: { read(b: Buffer): { width: number; height: number; data: Uint8Array } } }).sync;
+  const png = sync.read(Buffer.from(await encodeGrid(imgs, { cols: 2, pad: 0, scale: 1 })));
+  assert.equal(png.width, 4);
+  assert.equal(png.height, 2);
+  assert.deepEqual([...png.data.subarray(0, 4)], [0, 0, 0, 255]);
+  assert.deepEqual([...png.data.subarray(2 * 4, 3 * 4)], [255, 255, 255, 255]);
+  const dir = await Deno.makeTempDir();
+  await saveGrid(`${dir}/g.png`, imgs);
+  assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["g.png"]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("dcgan: shapes, finite losses, and the discriminator learns to separate", async () => {
+  const gan = makeDcgan({ learningRate: 1e-3 });
+  let s = gan.init(random.key(0));
+  const real = random.uniform(random.key(1), [8, 1, 28, 28], { minval: 0.5, maxval: 1 });
+  let first = 0;
+  let last = 0;
+  for (let i = 0; i < 4; i++) {
+    const [next, losses] = gan.step(s, real, random.key(10 + i));
+    s = next;
+    last = await losses.d.item();
+    if (i === 0) first = last;
+    assert.ok(Number.isFinite(last) && Number.isFinite(await losses.g.item()));
+  }
+  assert.ok(last < first, `discriminator loss should fall on an easy separation: ${first} -> ${last}`);
+  assert.deepEqual(gan.sample(s, random.normal(random.key(2), [3, 100])).shape, [3, 1, 28, 28]);
+});
