@@ -7,7 +7,7 @@ import { elementwiseKernels as E, erf } from "../core/backend/cpu/kernels/elemen
 import { reduceKernels as R } from "../core/backend/cpu/kernels/reduce.ts";
 import { movementKernels as M } from "../core/backend/cpu/kernels/movement.ts";
 import { indexingKernels as I } from "../core/backend/cpu/kernels/indexing.ts";
-import { contractKernels as C, setConvColBlock } from "../core/backend/cpu/kernels/contract.ts";
+import { contractKernels as C, setConvColBlock, setConvPath } from "../core/backend/cpu/kernels/contract.ts";
 import { windowKernels as W } from "../core/backend/cpu/kernels/window.ts";
 import { randomKernels as RND } from "../core/backend/cpu/kernels/random.ts";
 import { convRef, dotGeneralRef } from "../core/backend/cpu/kernels/reference_contract.ts";
@@ -573,6 +573,42 @@ Deno.test("convGeneralDilated matches convRef", () => {
       );
     }
   }
+  setConvColBlock(1 << 22);
+});
+Deno.test("convGeneralDilated paths over dilated inputs match convRef", () => {
+  type Case = [number[], number[], Partial<ConvParams>];
+  const cases: Case[] = [
+    // Transposed-convolution shapes (lhsDilation, unit strides).
+    [[2, 3, 5], [4, 3, 3], { lhsDilation: [2], padding: [[2, 1]] }],
+    [[3, 2, 7], [2, 2, 4], { lhsDilation: [3], padding: [[3, 3]] }],
+    [[2, 2, 6], [3, 2, 3], { lhsDilation: [2], rhsDilation: [2], padding: [[-1, 2]] }],
+    [[1, 2, 5], [2, 2, 2], { lhsDilation: [3], padding: [[-2, -1]] }],
+    [[2, 3, 4, 5], [2, 3, 3, 3], { lhsDilation: [2, 2], padding: [[2, 1], [2, 1]] }],
+    [[3, 4, 5, 3], [5, 4, 5, 5], { lhsDilation: [2, 3], padding: [[3, 2], [4, 4]] }],
+    [[2, 2, 7, 6], [3, 2, 3, 2], { lhsDilation: [2, 1], rhsDilation: [1, 2], padding: [[-1, 3], [1, -1]] }],
+    [[2, 3, 3, 4, 3], [2, 3, 2, 3, 2], { lhsDilation: [2, 2, 3], padding: [[1, 1], [0, 2], [-1, 1]] }],
+    // Weight-gradient shapes (output smaller than the kernel) and strided outputs.
+    [[4, 3, 5, 5], [2, 3, 9, 9], { lhsDilation: [2, 2], padding: [[3, 2], [3, 2]] }],
+    [[3, 2, 4], [2, 2, 8], { lhsDilation: [2], rhsDilation: [1], padding: [[2, 3]] }],
+    [[2, 3, 6, 5], [4, 3, 3, 3], { lhsDilation: [2, 3], strides: [2, 3], padding: [[1, 0], [2, 1]] }],
+    [[2, 3, 8, 8], [5, 3, 3, 3], { strides: [3, 2], padding: [[2, 2], [1, 1]], lhsDilation: [2, 2] }],
+    [[2, 3, 7], [4, 3, 3], { strides: [2], padding: [[1, 2]], rhsDilation: [2] }],
+    [[2, 3], [4, 3], {}],
+  ];
+  for (const path of ["im2col", "scatter", "kernelCol", "auto"] as const) {
+    setConvPath(path);
+    for (const blockElems of [1 << 22, 7]) {
+      setConvColBlock(blockElems);
+      for (const [ls, rs, pp] of cases) {
+        const p = conv({ nsp: ls.length - 2, ...pp });
+        const x = randF(size(ls)), w = randF(size(rs));
+        const want = convRef(x, ls, w, rs, p, "float32");
+        const got = k1(C.convGeneralDilated, [x, w], [av(ls), av(rs)], p, av(want.shape));
+        close(got, want.data, 1e-5, `conv ${path} ${ls} ${rs} ${JSON.stringify(pp)} block ${blockElems}`);
+      }
+    }
+  }
+  setConvPath("auto");
   setConvColBlock(1 << 22);
 });
 // ---------- windows ----------
