@@ -66,6 +66,16 @@ fn w_erf(x: f32) -> f32 {
   return select(r, -r, x < 0.0);
 }
 fn w_neg(x: f32) -> bool { return (bitcast<u32>(x) >> 31u) == 1u; }
+// atan for t >= 0 to ~1 ulp (Cephes-style range reduction + odd polynomial): the builtin
+// is only loosely specified and measured ~50 ulp off on some adapters.
+fn w_atan(t: f32) -> f32 {
+  var x = t;
+  var y = 0.0;
+  if (x > 2.414213562373095) { y = 1.5707963267948966; x = -1.0 / x; }
+  else if (x > 0.4142135623730950) { y = 0.7853981633974483; x = (x - 1.0) / (x + 1.0); }
+  let z = x * x;
+  return y + ((((8.05374449538e-2 * z - 1.38776856032e-1) * z + 1.99777106478e-1) * z - 3.33329491539e-1) * z * x + x);
+}
 fn w_atan2(a: f32, b: f32) -> f32 {
   if (w_isnan(a) || w_isnan(b)) { return w_nan(); }
   let pi = 3.14159265358979;
@@ -77,7 +87,7 @@ fn w_atan2(a: f32, b: f32) -> f32 {
   } else if (a == 0.0 || abs(b) == w_inf()) {
     r = select(0.0, pi, w_neg(b));
   } else {
-    r = atan(abs(a) / abs(b));
+    r = w_atan(abs(a) / abs(b));
     if (b < 0.0) { r = pi - r; }
   }
   return select(r, -r, w_neg(a));
