@@ -91,3 +91,19 @@ for (const n of sizes) {
     });
   }
 }
+
+// The TensorFlow-tutorial DCGAN train step (one D update then one G update), batch 64.
+{
+  const gan = makeDcgan();
+  let state = gan.init(random.key(0));
+  const real = random.uniform(random.key(1), [64, 1, 28, 28], { minval: -1, maxval: 1 });
+  let i = 0;
+  Deno.bench(
+    { name: "wax dcgan step", group: "dcgan step", baseline: true, n: quick ? 2 : 10, warmup: 1 },
+    async () => {
+      const [next, losses] = gan.step(state, real, random.key(i++));
+      state = next;
+      await losses.g.data();
+    },
+  );
+}

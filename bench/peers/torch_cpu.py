@@ -3,6 +3,7 @@
 Run with Debian's python3-torch and libopenblas0-pthread: /usr/bin/python3 bench/peers/torch_cpu.py
 """
 import json
+import os
 import sys
 import time
 
@@ -20,6 +21,8 @@ def timeit(fn, min_time=1.0, max_iters=200):
 
 def main():
     quick = "--quick" in sys.argv
+    # Use every core, like wax (Debian's build otherwise starts with one OpenMP thread here).
+    torch.set_num_threads(os.cpu_count() or 1)
     out = {"threads": torch.get_num_threads(), "version": torch.__version__, "ms": {}}
     for n in [256] if quick else [256, 512, 1024, 2048]:
         a, b = torch.randn(n, n), torch.randn(n, n)
@@ -35,7 +38,44 @@ def main():
         conv().sum().backward()
 
     out["ms"]["conv fwd+bwd"] = timeit(fwd_bwd)
+    out["ms"]["dcgan step"] = dcgan_step_ms(quick)
     print(json.dumps(out))
+
+
+def dcgan_step_ms(quick):
+    """The TensorFlow-tutorial DCGAN (as models/dcgan.ts): one D update then one G update, batch 64."""
+    nn = torch.nn
+    lrelu = lambda: nn.LeakyReLU(0.3)
+    G = nn.Sequential(
+        nn.Linear(100, 7 * 7 * 256, bias=False), nn.BatchNorm1d(7 * 7 * 256), lrelu(),
+        nn.Unflatten(1, (256, 7, 7)),
+        nn.ConvTranspose2d(256, 128, 5, stride=1, padding=2, bias=False), nn.BatchNorm2d(128), lrelu(),
+        nn.ConvTranspose2d(128, 64, 5, stride=2, padding=2, output_padding=1, bias=False), nn.BatchNorm2d(64), lrelu(),
+        nn.ConvTranspose2d(64, 1, 5, stride=2, padding=2, output_padding=1), nn.Tanh(),
+    )
+    D = nn.Sequential(
+        nn.Conv2d(1, 64, 5, stride=2, padding=2), lrelu(), nn.Dropout(0.3),
+        nn.Conv2d(64, 128, 5, stride=2, padding=2), lrelu(), nn.Dropout(0.3),
+        nn.Flatten(), nn.Linear(128 * 7 * 7, 1),
+    )
+    og = torch.optim.Adam(G.parameters(), 1e-4)
+    od = torch.optim.Adam(D.parameters(), 1e-4)
+    bce = nn.BCEWithLogitsLoss()
+    real = torch.rand(64, 1, 28, 28) * 2 - 1
+    ones, zeros = torch.ones(64, 1), torch.zeros(64, 1)
+
+    def step():
+        fake = G(torch.randn(64, 100))
+        d_loss = bce(D(real), ones) + bce(D(fake.detach()), zeros)
+        od.zero_grad()
+        d_loss.backward()
+        od.step()
+        g_loss = bce(D(G(torch.randn(64, 100))), ones)
+        og.zero_grad()
+        g_loss.backward()
+        og.step()
+
+    return timeit(step, min_time=0.5 if quick else 3.0)
 
 
 main()
