@@ -5,6 +5,7 @@
  * @module
  */
 import { type Array, grad, jit, lax, np, random } from "../mod.ts";
+import { makeDcgan } from "../models/mod.ts";
 import { loadJaxJs, loadTfjs } from "./peers/setup.ts";
 
 const tf = await loadTfjs();
