@@ -6,11 +6,16 @@
  */
 import type { Aval } from "../../array.ts";
 import { allocTyped, type TypedArray } from "../../dtype.ts";
-import type { Jaxpr, Var } from "../../ir.ts";
-import { sizeOf } from "../../shape.ts";
+import type { Eqn, Jaxpr, Var } from "../../ir.ts";
+import { sizeOf, stridesOf } from "../../shape.ts";
 import type { ScanParams } from "../../primitives/scan.ts";
 import type { StructureParams } from "../../primitives/structure.ts";
 import type { CpuKernels, FamilyKernels } from "./kernel_types.ts";
+import { fusedKernel, fusion } from "./fusion.ts";
+import { broadcastAliases, type Item, partition } from "./fusion_plan.ts";
+import { gatherStrided } from "./kernels/movement.ts";
+
+export { fusion } from "./fusion.ts";
 
 type Plan = (ins: TypedArray[]) => TypedArray[];
 
@@ -22,40 +27,117 @@ export const profile: { enabled: boolean; ms: Map<string, number>; calls: Map<st
 };
 const structural = new Set(["jitCall", "customVjpCall", "scan"]);
 const plans = new WeakMap<Jaxpr, Plan>();
+const fusedPlans = new WeakMap<Jaxpr, Plan>();
 
-/** A plan that runs `j` with `kernels`: a fixed list of steps with precomputed frees. */
+/** One step of a plan: a kernel or a fused loop over env values, and what it frees after. */
+interface Step {
+  run: (ins: TypedArray[]) => TypedArray[];
+  reads: Var[];
+  writes: Var[];
+  prim: string;
+  free: Var[];
+}
+
+/** Kernel-call steps, one per equation. */
+function eqnStep(e: Eqn, kernels: CpuKernels): Omit<Step, "free"> {
+  const kernel = kernels[e.prim] as (
+    ins: TypedArray[],
+    a: readonly Aval[],
+    p: unknown,
+    o: readonly Aval[],
+  ) => TypedArray[];
+  const inAvals = e.inputs.map((v) => v.aval), outAvals = e.outs.map((v) => v.aval);
+  return { run: (ins) => kernel(ins, inAvals, e.params, outAvals), reads: e.inputs, writes: e.outs, prim: e.prim };
+}
+
+/** Steps of the fused plan: groups become generated loops, broadcasts are materialised only where needed. */
+function fusedSteps(j: Jaxpr, kernels: CpuKernels): Omit<Step, "free">[] {
+  const aliases = broadcastAliases(j);
+  const items = partition(j, aliases);
+  const direct = new Set<Var>(j.outs);
+  for (const it of items) if (it.kind === "eqn") it.eqn.inputs.forEach((v) => direct.add(v));
+  // Reads of every item (group reads resolve broadcasts to their sources).
+  const groupReads = new Map<Item, { v: Var; src: Var; strides: number[] }[]>();
+  const read = new Set<Var>(j.outs);
+  for (const it of items) {
+    if (it.kind === "eqn") it.eqn.inputs.forEach((v) => read.add(v));
+    else if (it.kind === "bcast") {
+      if (direct.has(it.eqn.outs[0])) read.add(it.alias.src);
+    } else {
+      const made = new Set(it.eqns.flatMap((e) => e.outs));
+      const seen = new Map<Var, { v: Var; src: Var; strides: number[] }>();
+      for (const e of it.eqns) {
+        for (const v of e.inputs) {
+          if (made.has(v) || seen.has(v)) continue;
+          const a = aliases.get(v);
+          seen.set(v, { v, src: a ? a.src : v, strides: a ? a.strides : stridesOf(v.aval.shape) });
+          read.add(a ? a.src : v);
+        }
+      }
+      groupReads.set(it, [...seen.values()]);
+    }
+  }
+  const steps: Omit<Step, "free">[] = [];
+  for (const it of items) {
+    if (it.kind === "eqn") steps.push(eqnStep(it.eqn, kernels));
+    else if (it.kind === "bcast") {
+      const o = it.eqn.outs[0], { src, strides } = it.alias;
+      if (!direct.has(o)) continue;
+      const run = ([x]: TypedArray[]) => [gatherStrided(x, 0, strides, o.aval.shape, o.aval.dtype)];
+      steps.push({ run, reads: [src], writes: [o], prim: "broadcastInDim" });
+    } else {
+      const reads = groupReads.get(it)!;
+      const writes = it.eqns.flatMap((e) => e.outs).filter((v) => read.has(v));
+      if (writes.length === 0) continue;
+      const index = new Map(reads.map((r, k) => [r.v, k]));
+      const run = fusedKernel<Var>({
+        shape: it.shape,
+        reads: reads.map((r) => ({ v: r.v, dtype: r.v.aval.dtype, strides: r.strides })),
+        eqns: it.eqns.map((e) => ({
+          prim: e.prim,
+          params: e.params,
+          ins: e.inputs.map((v) => index.get(v) ?? v),
+          inDtypes: e.inputs.map((v) => v.aval.dtype),
+          outs: e.outs,
+          outDtypes: e.outs.map((v) => v.aval.dtype),
+        })),
+        outs: writes.map((v) => ({ v, dtype: v.aval.dtype })),
+      });
+      steps.push({ run, reads: reads.map((r) => r.src), writes, prim: "fused" });
+    }
+  }
+  return steps;
+}
+
+/**
+ * A plan that runs `j` with `kernels`: a fixed list of steps with precomputed frees. With
+ * fusion on (`fusion.enabled`, default) runs of elementwise equations run as generated loops.
+ */
 export function compile(j: Jaxpr, kernels: CpuKernels): Plan {
-  const cached = plans.get(j);
+  const cache = fusion.enabled ? fusedPlans : plans;
+  const cached = cache.get(j);
   if (cached) return cached;
+  const raw = fusion.enabled ? fusedSteps(j, kernels) : j.eqns.map((e) => eqnStep(e, kernels));
   const lastUse = new Map<Var, number>();
-  j.eqns.forEach((e, k) => e.inputs.forEach((v) => lastUse.set(v, k)));
+  raw.forEach((s, k) => s.reads.forEach((v) => lastUse.set(v, k)));
   j.outs.forEach((v) => lastUse.set(v, Infinity));
-  const steps = j.eqns.map((e, k) => ({
-    kernel: kernels[e.prim] as (ins: TypedArray[], a: readonly Aval[], p: unknown, o: readonly Aval[]) => TypedArray[],
-    inputs: e.inputs,
-    inAvals: e.inputs.map((v) => v.aval),
-    outAvals: e.outs.map((v) => v.aval),
-    params: e.params,
-    prim: e.prim,
-    outs: e.outs,
-    free: [...new Set(e.inputs)].filter((v) => lastUse.get(v) === k),
-  }));
+  const steps: Step[] = raw.map((s, k) => ({ ...s, free: [...new Set(s.reads)].filter((v) => lastUse.get(v) === k) }));
   const plan: Plan = (ins) => {
     const env = new Map<Var, TypedArray>();
     j.inVars.forEach((v, i) => env.set(v, ins[i]));
     for (const s of steps) {
       const t0 = profile.enabled ? performance.now() : 0;
-      const outs = s.kernel(s.inputs.map((v) => env.get(v)!), s.inAvals, s.params, s.outAvals);
+      const outs = s.run(s.reads.map((v) => env.get(v)!));
       if (profile.enabled && !structural.has(s.prim)) {
         profile.ms.set(s.prim, (profile.ms.get(s.prim) ?? 0) + performance.now() - t0);
         profile.calls.set(s.prim, (profile.calls.get(s.prim) ?? 0) + 1);
       }
-      s.outs.forEach((v, i) => env.set(v, outs[i]));
+      s.writes.forEach((v, i) => env.set(v, outs[i]));
       for (const v of s.free) env.delete(v);
     }
     return j.outs.map((v) => env.get(v)!);
   };
-  plans.set(j, plan);
+  cache.set(j, plan);
   return plan;
 }
 

@@ -145,9 +145,11 @@ export function logistic(x: number): number {
 const INT_MIN = -2147483648, INT_MAX = 2147483647, UINT_MAX = 4294967295;
 
 /** float → int32: truncate, NaN → 0, saturate. */
-const f2i = (x: number) => (x !== x ? 0 : x <= INT_MIN ? INT_MIN : x >= INT_MAX ? INT_MAX : Math.trunc(x));
+export const f2i = (
+  x: number,
+): number => (x !== x ? 0 : x <= INT_MIN ? INT_MIN : x >= INT_MAX ? INT_MAX : Math.trunc(x));
 /** float → uint32: truncate, NaN → 0, saturate. */
-const f2u = (x: number) => (x !== x ? 0 : x <= 0 ? 0 : x >= UINT_MAX ? UINT_MAX : Math.trunc(x));
+export const f2u = (x: number): number => (x !== x ? 0 : x <= 0 ? 0 : x >= UINT_MAX ? UINT_MAX : Math.trunc(x));
 
 function convertK([x]: TypedArray[], [a]: readonly Aval[], { dtype }: { dtype: DType }): TypedArray[] {
   const out = allocTyped(dtype, x.length);
@@ -183,10 +185,10 @@ const shr = (a: number, b: number) => ((b >>> 0) >= 32 ? 0 : a >>> b);
 const fsign = (x: number) => (x > 0 ? 1 : x < 0 ? -1 : x);
 const bool = (c: boolean) => (c ? 1 : 0);
 /** C `pow`: like Math.pow except pow(1, y) = 1 and pow(-1, ±inf) = 1. */
-const cpow = (
+export const cpow = (
   a: number,
   b: number,
-) => (a === 1 || (a === -1 && (b === Infinity || b === -Infinity)) ? 1 : Math.pow(a, b));
+): number => (a === 1 || (a === -1 && (b === Infinity || b === -Infinity)) ? 1 : Math.pow(a, b));
 
 function cmp(f: (a: number, b: number) => boolean): Kernel<NoParams> {
   return ([x, y]) => {
