@@ -32,8 +32,8 @@ for (const n of sizes) {
     });
   }
   if (jax && n <= 1024) {
-    const ja = jax.numpy.ones([n, n]);
-    const jb = jax.numpy.ones([n, n]);
+    // Random operands (as for wax and tfjs), so no library can shortcut a constant input.
+    const [ja, jb] = [jax.random.normal(jax.random.key(1), [n, n]), jax.random.normal(jax.random.key(2), [n, n])];
     Deno.bench({ name: `jax-js-wasm ${group}`, group, n: n >= 1024 ? 3 : 10, warmup: 1 }, async () => {
       const c = jax.numpy.matmul(ja.ref, jb.ref);
       await c.blockUntilReady();
@@ -83,8 +83,8 @@ for (const n of sizes) {
     } else console.error("tfjs-wasm: conv backward is not available (Conv2DBackpropFilter missing)");
   }
   if (jax) {
-    const jx = jax.numpy.ones([64, 64, 14, 14]);
-    const jw = jax.numpy.ones([128, 64, 5, 5]);
+    const jx = jax.random.normal(jax.random.key(3), [64, 64, 14, 14]);
+    const jw = jax.random.normal(jax.random.key(4), [128, 64, 5, 5]);
     Deno.bench({ name: "jax-js-wasm conv fwd", group: "conv fwd", n: 2, warmup: 0 }, async () => {
       const y = jax.lax.convGeneralDilated(jx.ref, jw.ref, [2, 2], "SAME");
       await y.blockUntilReady();

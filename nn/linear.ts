@@ -82,6 +82,26 @@ export interface Conv2dOptions extends LinearOptions {
 
 const bias4 = (b: Array) => b.reshape(1, -1, 1, 1);
 
+/** The init/apply pair shared by conv2d and convTranspose2d, around their `run(w, x)`. */
+function convLayer(
+  outChannels: number,
+  kh: number,
+  kw: number,
+  opts: LinearOptions,
+  run: (w: Array, x: Array) => Array,
+): Layer<LinearParams, null> {
+  return {
+    init(key, inputShape) {
+      const cin = inputShape[1];
+      const field = kh * kw;
+      const fans = { fanIn: cin * field, fanOut: outChannels * field };
+      const params = makeParams(key, [outChannels, cin, kh, kw], fans, outChannels, opts);
+      return { params, state: null, outputShape: shapeOf((x) => run(params.w, x), inputShape) };
+    },
+    apply: ({ w, b }, x) => (b ? run(w, x).add(bias4(b)) : run(w, x)),
+  };
+}
+
 /**
  * 2-d convolution over NCHW inputs with an OIHW kernel.
  *
@@ -107,25 +127,7 @@ export function conv2d(outChannels: number, kernel: Size2, opts: Conv2dOptions =
   const padding: lax.Padding = typeof pad === "number" ? [[pad, pad], [pad, pad]] : pad;
   const run = (w: Array, x: Array) =>
     lax.convGeneralDilated(x, w, { strides: pair(opts.stride ?? 1), padding, rhsDilation: pair(opts.dilation ?? 1) });
-  return {
-    init(key, inputShape) {
-      const cin = inputShape[1];
-      const field = kh * kw;
-      const params = makeParams(
-        key,
-        [outChannels, cin, kh, kw],
-        {
-          fanIn: cin * field,
-          fanOut: outChannels * field,
-        },
-        outChannels,
-        opts,
-      );
-      const outputShape = shapeOf((x) => run(params.w, x), inputShape);
-      return { params, state: null, outputShape };
-    },
-    apply: ({ w, b }, x) => (b ? run(w, x).add(bias4(b)) : run(w, x)),
-  };
+  return convLayer(outChannels, kh, kw, opts, run);
 }
 
 /** Options of `convTranspose2d`. */
@@ -189,24 +191,7 @@ export function convTranspose2d(
     ? pad.map(([lo, hi], i): [number, number] => [lo, hi + extra[i]])
     : [transposePads(kh, stride[0], pad, extra[0]), transposePads(kw, stride[1], pad, extra[1])];
   const run = (w: Array, x: Array) => lax.convTranspose(x, w, { strides: stride, padding });
-  return {
-    init(key, inputShape) {
-      const cin = inputShape[1];
-      const field = kh * kw;
-      const params = makeParams(
-        key,
-        [outChannels, cin, kh, kw],
-        {
-          fanIn: cin * field,
-          fanOut: outChannels * field,
-        },
-        outChannels,
-        opts,
-      );
-      return { params, state: null, outputShape: shapeOf((x) => run(params.w, x), inputShape) };
-    },
-    apply: ({ w, b }, x) => (b ? run(w, x).add(bias4(b)) : run(w, x)),
-  };
+  return convLayer(outChannels, kh, kw, opts, run);
 }
 
 /** Options of `embedding`. */

@@ -4,29 +4,12 @@
  */
 import type { Array } from "../array.ts";
 import { isFloat } from "../dtype.ts";
+import type { BinaryName } from "../primitives/elementwise.ts";
 import { bind1, convert, select as selectP, type UnaryName } from "../primitives/ops.ts";
 import { type ArrayLike, asArray, broadcastTo, elementwiseArgs, promoteArgs } from "./util.ts";
 import { broadcastShapes } from "../shape.ts";
 
-type BinPrim =
-  | "add"
-  | "sub"
-  | "mul"
-  | "div"
-  | "pow"
-  | "max"
-  | "min"
-  | "atan2"
-  | "rem"
-  | "eq"
-  | "ne"
-  | "lt"
-  | "le"
-  | "gt"
-  | "ge"
-  | "and"
-  | "or"
-  | "xor";
+type BinPrim = Exclude<BinaryName, "shiftLeft" | "shiftRightLogical">;
 const bin = (prim: BinPrim, op: string) => (a: ArrayLike, b: ArrayLike): Array => {
   const [x, y] = elementwiseArgs(op, a, b);
   return bind1(prim, [x, y], {});

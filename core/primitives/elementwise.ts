@@ -24,7 +24,8 @@ import {
 } from "./ops.ts";
 import { type FamilyRules, LinearIn, type NoParams, type Rule, type Tangent, Zero } from "./types.ts";
 
-type BinaryName =
+/** The binary elementwise primitives. */
+export type BinaryName =
   | "add"
   | "sub"
   | "mul"
