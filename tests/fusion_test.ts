@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { type Array as Arr, jit, np, random } from "../mod.ts";
 import { bind, bind1 } from "../core/trace.ts";
 import { fusion, profile } from "../core/backend/cpu/executor.ts";
+import { defaultBackend, useBackend } from "../core/backend/backend.ts";
 import type { DType } from "../core/dtype.ts";
 
 const list = (y: Arr | Arr[]) => (globalThis.Array.isArray(y) ? y : [y]);
@@ -67,7 +68,20 @@ const floats = (n: number, seed: number) =>
 const ints = [0, 1, -1, 2, -2, 7, -7, 31, 32, 33, 2147483647, -2147483648, 65536, -65537, 12345, -99999];
 const uints = [0, 1, 2, 7, 31, 32, 33, 4294967295, 2147483648, 2147483647, 65536, 99999, 3, 5, 1000000007, 12];
 
-Deno.test("fusion: a long float32 chain with NaN, Inf and -0 is bit-exact", async () => {
+/** These tests exercise the cpu executor: each runs on cpu whatever backend the suite uses. */
+function cpuTest(name: string, fn: () => Promise<void>): void {
+  Deno.test(name, async () => {
+    const prev = defaultBackend().name;
+    await useBackend("cpu");
+    try {
+      await fn();
+    } finally {
+      await useBackend(prev);
+    }
+  });
+}
+
+cpuTest("fusion: a long float32 chain with NaN, Inf and -0 is bit-exact", async () => {
   const x = np.array(floats(32, 0)).reshape(4, 8);
   const y = np.array(floats(32, 5)).reshape(4, 8);
   await checkFused((x: Arr, y: Arr) => {
@@ -82,7 +96,7 @@ Deno.test("fusion: a long float32 chain with NaN, Inf and -0 is bit-exact", asyn
   }, [x, y]);
 });
 
-Deno.test("fusion: int32, uint32 and bool wrap, divide and shift exactly like the kernels", async () => {
+cpuTest("fusion: int32, uint32 and bool wrap, divide and shift exactly like the kernels", async () => {
   const i = np.array(ints, { dtype: "int32" }), j = np.array([...ints].reverse(), { dtype: "int32" });
   const u = np.array(uints, { dtype: "uint32" }), v = np.array([...uints].reverse(), { dtype: "uint32" });
   await checkFused((i: Arr, j: Arr, u: Arr, v: Arr) => {
@@ -108,7 +122,7 @@ Deno.test("fusion: int32, uint32 and bool wrap, divide and shift exactly like th
   }, [i, j, u, v]);
 });
 
-Deno.test("fusion: convert and bitcast between every dtype", async () => {
+cpuTest("fusion: convert and bitcast between every dtype", async () => {
   const x = np.array([...floats(16, 3), 3e9, -3e9, 4294967296, 2147483648, 1.7, -1.7, 255.5, 256], {
     dtype: "float32",
   });
@@ -122,7 +136,7 @@ Deno.test("fusion: convert and bitcast between every dtype", async () => {
   }, [x]);
 });
 
-Deno.test("fusion: broadcast operands are read in place, scalars, rows, columns and unit axes", async () => {
+cpuTest("fusion: broadcast operands are read in place, scalars, rows, columns and unit axes", async () => {
   const x = np.array(floats(24, 1)).reshape(2, 3, 4);
   const row = np.array([1.5, -2, NaN, 4]), col = np.array([3, 0.25, -1]), s = np.array(0.75);
   const m = np.array(floats(8, 2)).reshape(2, 1, 4);
@@ -137,7 +151,7 @@ Deno.test("fusion: broadcast operands are read in place, scalars, rows, columns 
   }, [x, row, col, s, m]);
 });
 
-Deno.test("fusion: values used after a run are written, internal ones are not, across reductions", async () => {
+cpuTest("fusion: values used after a run are written, internal ones are not, across reductions", async () => {
   const x = np.array(floats(48, 4).map((v) => (Number.isFinite(v) ? v : 1))).reshape(6, 8);
   await checkFused(
     (x: Arr) => {
@@ -153,7 +167,7 @@ Deno.test("fusion: values used after a run are written, internal ones are not, a
   );
 });
 
-Deno.test("fusion: threefry2x32 and the random samplers inside jit", async () => {
+cpuTest("fusion: threefry2x32 and the random samplers inside jit", async () => {
   const key = random.key(7);
   await checkFused((k: Arr) => {
     const [a, b] = random.split(k);
@@ -166,7 +180,7 @@ Deno.test("fusion: threefry2x32 and the random samplers inside jit", async () =>
   }, [k0, k1]);
 });
 
-Deno.test("fusion: many independent elementwise ops between other ops still agree", async () => {
+cpuTest("fusion: many independent elementwise ops between other ops still agree", async () => {
   const x = np.array(floats(64, 6).map((v) => (Number.isFinite(v) ? v : -3))).reshape(8, 8);
   await checkFused((x: Arr) => {
     let y = x;
@@ -180,7 +194,7 @@ Deno.test("fusion: many independent elementwise ops between other ops still agre
   }, [x]);
 });
 
-Deno.test("fusion: fusion.enabled = false runs the plain kernels", async () => {
+cpuTest("fusion: fusion.enabled = false runs the plain kernels", async () => {
   const f = jit((x: Arr) => np.exp(x).mul(2).add(1));
   const x = np.array([1, 2, 3]);
   const saved = fusion.enabled;
@@ -201,7 +215,7 @@ Deno.test("fusion: fusion.enabled = false runs the plain kernels", async () => {
   }
 });
 
-Deno.test("fusion: WAX_FUSION=0 in the environment turns fusion off", async () => {
+cpuTest("fusion: WAX_FUSION=0 in the environment turns fusion off", async () => {
   const code = `import { fusion } from "${new URL("../core/backend/cpu/fusion.ts", import.meta.url)}";
 console.log(JSON.stringify(fusion.enabled));`;
   const file = await Deno.makeTempFile({ suffix: ".ts" });
