@@ -21,7 +21,7 @@
  * @module
  */
 import "./core/backend/cpu/mod.ts";
-import "./core/backend/webgpu/mod.ts";
+import { hasHardwareAdapter } from "./core/backend/webgpu/mod.ts";
 import { type BackendName, useBackend } from "./core/backend/backend.ts";
 
 export { Array, type Aval, type BufferOwner, memoryStats, type Operand, type Storage } from "./core/array.ts";
@@ -49,8 +49,12 @@ export {
 export { Jaxpr } from "./core/ir.ts";
 export { load, loadMetadata, save } from "./core/io.ts";
 
-// `WAX_BACKEND=webgpu` (or `cpu`) selects the default backend at import, when env access is granted.
+// `WAX_BACKEND=webgpu` (or `cpu`) selects the default backend at import, when env access is
+// granted; otherwise webgpu is the default only on a hardware adapter (software ones are slow).
 const envBackend = Deno.permissions.querySync?.({ name: "env", variable: "WAX_BACKEND" }).state === "granted"
   ? Deno.env.get("WAX_BACKEND")
   : undefined;
 if (envBackend) await useBackend(envBackend as BackendName);
+else if (await hasHardwareAdapter()) {
+  await useBackend("webgpu").catch((e) => console.warn(`wax: staying on cpu; the WebGPU device failed: ${e.message}`));
+}

@@ -50,14 +50,36 @@ export interface AdapterInfoLike {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { isSoftwareAdapter } from "./mod.ts";
- * console.assert(isSoftwareAdapter({ description: "llvmpipe (LLVM 15.0.6, 256 bits)" }));
+ * assert(isSoftwareAdapter({ description: "llvmpipe (LLVM 15.0.6, 256 bits)" }));
  * ```
  */
 export function isSoftwareAdapter(info: AdapterInfoLike): boolean {
   if (info.isFallbackAdapter) return true;
   const text = [info.vendor, info.architecture, info.device, info.description].join(" ").toLowerCase();
   return /llvmpipe|lavapipe|swiftshader|software|basic render|softpipe/.test(text);
+}
+
+/**
+ * True when the platform offers a hardware WebGPU adapter (not a software one), which makes
+ * webgpu the default backend.
+ *
+ * @example
+ * ```ts
+ * import { hasHardwareAdapter } from "./mod.ts";
+ * console.log(await hasHardwareAdapter());
+ * ```
+ */
+export async function hasHardwareAdapter(): Promise<boolean> {
+  try {
+    const adapter = await navigator.gpu?.requestAdapter();
+    if (!adapter) return false;
+    const fallback = (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter;
+    return !isSoftwareAdapter({ ...adapter.info, description: adapter.info.description, isFallbackAdapter: fallback });
+  } catch {
+    return false;
+  }
 }
 
 /** The WebGPU backend. */
