@@ -36,8 +36,13 @@ Deno.test("10,000 donated jitted SGD steps keep cpu buffers and bytes flat", asy
   params = step(params, x, y);
   params = step(params, x, y);
   const before = cpu();
+  const rss0 = Deno.memoryUsage().rss;
   for (let i = 0; i < 10_000; i++) params = step(params, x, y);
   const after = cpu();
+  const rss1 = Deno.memoryUsage().rss;
+  const mib = (b: number) => (b / 2 ** 20).toFixed(1);
+  console.log(`RSS over 10,000 jitted steps: ${mib(rss0)} MiB -> ${mib(rss1)} MiB`);
+  assert.ok(rss1 - rss0 < 64 * 2 ** 20, `process memory grew by ${mib(rss1 - rss0)} MiB`);
   assert.equal(step.traceCount, 1);
   assert.deepEqual(after, before, `live cpu memory changed: ${JSON.stringify(before)} -> ${JSON.stringify(after)}`);
   // and it actually trained
