@@ -556,15 +556,25 @@ Deno.test("convGeneralDilated matches convRef", () => {
     [[1, 2, 4, 3, 5], [2, 2, 2, 2, 3], { strides: [1, 2, 1], padding: [[1, 0], [0, 1], [-1, 1]] }],
     [[2, 3, 8, 8], [5, 3, 3, 3], { strides: [3, 2], padding: [[2, 2], [1, 1]], lhsDilation: [2, 2] }],
     [[1, 1, 3], [1, 1, 5], { padding: [[0, 0]] }],
+    // Phase-split path with groups and input dilation, strides sharing factors with it.
+    [[4, 4, 5, 4], [6, 2, 3, 2], { batchGroupCount: 2, lhsDilation: [2, 2], padding: [[1, 2], [1, 0]] }],
+    [[2, 4, 5, 4], [6, 2, 3, 3], {
+      featureGroupCount: 2,
+      lhsDilation: [4, 3],
+      strides: [2, 6],
+      rhsDilation: [3, 1],
+      padding: [[2, 1], [0, 3]],
+    }],
   ];
-  for (const blockElems of [1 << 22, 7]) {
+  for (const [path, blockElems] of [["auto", 1 << 22], ["auto", 7], ["phase", 7], ["phase", 300]] as const) {
+    setConvPath(path);
     setConvColBlock(blockElems);
     for (const [ls, rs, pp] of cases) {
       const p = conv({ nsp: ls.length - 2, ...pp });
       const x = randF(size(ls)), w = randF(size(rs));
       const want = convRef(x, ls, w, rs, p, "float32");
       const got = k1(C.convGeneralDilated, [x, w], [av(ls), av(rs)], p, av(want.shape));
-      close(got, want.data, 1e-5, `conv ${ls} ${rs} ${JSON.stringify(pp)} block ${blockElems}`);
+      close(got, want.data, 1e-5, `conv ${path} ${ls} ${rs} ${JSON.stringify(pp)} block ${blockElems}`);
       const xi = randI(size(ls), 100), wi = randI(size(rs), 100);
       const wantI = convRef(xi, ls, wi, rs, p, "int32");
       same(
@@ -573,6 +583,7 @@ Deno.test("convGeneralDilated matches convRef", () => {
       );
     }
   }
+  setConvPath("auto");
   setConvColBlock(1 << 22);
 });
 Deno.test("convGeneralDilated paths over dilated inputs match convRef", () => {
@@ -595,7 +606,7 @@ Deno.test("convGeneralDilated paths over dilated inputs match convRef", () => {
     [[2, 3, 7], [4, 3, 3], { strides: [2], padding: [[1, 2]], rhsDilation: [2] }],
     [[2, 3], [4, 3], {}],
   ];
-  for (const path of ["im2col", "scatter", "kernelCol", "auto"] as const) {
+  for (const path of ["phase", "im2col", "scatter", "kernelCol", "auto"] as const) {
     setConvPath(path);
     for (const blockElems of [1 << 22, 7]) {
       setConvColBlock(blockElems);

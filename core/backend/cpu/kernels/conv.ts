@@ -1,12 +1,16 @@
 /**
  * CPU kernel of `convGeneralDilated` (canonical NC…/OI…/NC… layouts, XLA semantics).
  *
- * Three float32 paths, picked by an estimate of GEMM flops plus gather/scatter work:
+ * Float32 paths, picked by an estimate of GEMM flops plus gather/scatter work:
+ * - phase-split gather (any params and groups; see `conv_phase.ts`): several images per
+ *   GEMM, only the (tap, output) pairs that meet real input rows (transposed convolutions
+ *   and their gradients skip the dilation zeros); used whenever one image's gathered
+ *   columns fit in the column block.
  * - im2col (any params, any dtype): im2col blocks (tables of source indices per spatial axis
- *   cover padding, strides and both dilations) and one GEMM per (group, block of images or
- *   columns); integer dtypes use plain loops with int32 wrapping.
+ *   cover padding, strides and both dilations) and one GEMM per (group, image, column
+ *   block); integer dtypes use plain loops with int32 wrapping.
  * - scatter and kernel-unrolling (one group; see `conv_swap.ts`): for lhs-dilated convolutions
- *   (transposed convolutions and their gradients), which im2col would run over zeros.
+ *   whose col2im or unrolled kernel moves less data than the gather.
  * @module
  */
 import { allocTyped, type DType, type TypedArray } from "../../../dtype.ts";
@@ -14,6 +18,7 @@ import { sizeOf, stridesOf } from "../../../shape.ts";
 import type { ConvParams } from "../../../primitives/contract.ts";
 import { sgemm } from "../gemm.ts";
 import { convKernelCol, convScatter, type SwapDims, type SwapGeom } from "./conv_swap.ts";
+import { convPhase, type PhasePlan, phasePlan } from "./conv_phase.ts";
 
 /** Largest im2col block, in elements (the column range is split to stay below it). */
 let colBlock = 1 << 22;
@@ -23,7 +28,7 @@ export function setConvColBlock(elements: number): void {
 }
 
 /** Convolution paths: "auto" picks by estimated cost; the others force one (tests). */
-export type ConvPath = "auto" | "im2col" | "scatter" | "kernelCol";
+export type ConvPath = "auto" | "phase" | "im2col" | "scatter" | "kernelCol";
 let forcedPath: ConvPath = "auto";
 /** Forces a float32 convolution path where it applies ("auto" restores the cost-based choice). */
 export function setConvPath(path: ConvPath): void {
@@ -189,14 +194,15 @@ function im2col(
  */
 const WRITE_COST = 150, ADD_COST = 250;
 
-function choosePath(d: SwapDims): ConvPath {
+function choosePath(d: SwapDims, plan: PhasePlan, fits: boolean): ConvPath {
   const { B, I, O, P, T, Y } = d;
   if (forcedPath !== "auto") return forcedPath;
-  const direct = B * I * T * Y * (2 * O + WRITE_COST);
+  const direct = B * I * (fits ? plan.pairs : T * Y) * (2 * O + WRITE_COST);
   const scatter = B * O * T * P * (2 * I + ADD_COST) + B * I * P * WRITE_COST;
   const kcol = 2 * B * O * I * P * Y + I * P * O * Y * WRITE_COST;
+  const best = fits ? "phase" : "im2col";
   // The other paths list O(P·T) or O(P·Y) triples and must win clearly.
-  if (Math.min(scatter, kcol) > 0.8 * direct || Math.min(P * T, P * Y) > 1 << 22) return "im2col";
+  if (Math.min(scatter, kcol) > 0.8 * direct || Math.min(P * T, P * Y) > 1 << 22) return best;
   return scatter <= kcol ? "scatter" : "kernelCol";
 }
 
@@ -217,24 +223,24 @@ export function convKernel(
   const Kd = I * taps;
   if (out.length === 0 || Kd === 0) return out;
   const G = p.featureGroupCount, BG = p.batchGroupCount;
-  if (dtype === "float32" && G === 1 && BG === 1) {
+  if (dtype === "float32") {
+    const plan = phasePlan(g);
+    // The phase path gathers one image at a time at least.
+    const fits = I * plan.maxT * plan.maxU <= colBlock;
     const d: SwapDims = { B: Nout, I, O, P: chanSize, T: taps, Y: Q };
-    const path = choosePath(d);
+    const path = G === 1 && BG === 1 ? choosePath(d, plan, fits) : fits || forcedPath === "phase" ? "phase" : "im2col";
+    const [x, w, o] = [lhs as Float32Array, rhs as Float32Array, out as Float32Array];
     if (path === "scatter" || path === "kernelCol") {
-      const f = path === "scatter" ? convScatter : convKernelCol;
-      f(g, lhs as Float32Array, rhs as Float32Array, out as Float32Array, d, colBlock);
+      (path === "scatter" ? convScatter : convKernelCol)(g, x, w, o, d, colBlock);
+      return out;
+    }
+    if (path === "phase") {
+      convPhase(plan, g, x, w, o, { C, I, O, N: Nout, G, BG }, colBlock);
       return out;
     }
   }
   const groups = G * BG, Og = O / groups;
   const blockQ = Math.max(1, Math.min(Q, Math.floor(colBlock / Kd)));
-  // Several whole images per GEMM when one image's columns are few (the usual case for
-  // small feature maps): one [Og, Kd] × [Kd, nb·Q] product instead of nb thin ones.
-  const nb = blockQ === Q && dtype === "float32" ? Math.min(Nout, Math.max(1, Math.floor(colBlock / (Kd * Q)))) : 1;
-  if (nb > 1) {
-    convImagesBatched(g, lhs, rhs, out as Float32Array, { C, O, I, Nout, G, BG, Og, Kd, Q, nb, chanSize });
-    return out;
-  }
   const col = allocTyped(dtype, Kd * Math.min(Q, blockQ));
   for (let n = 0; n < Nout; n++) {
     for (let grp = 0; grp < groups; grp++) {
@@ -265,55 +271,4 @@ export function convKernel(
     }
   }
   return out;
-}
-
-interface ConvDims {
-  C: number;
-  O: number;
-  I: number;
-  Nout: number;
-  G: number;
-  BG: number;
-  Og: number;
-  Kd: number;
-  Q: number;
-  nb: number;
-  chanSize: number;
-}
-
-/** Convolution with `nb` images per im2col block and GEMM, then a scatter into [N, O, Q]. */
-function convImagesBatched(g: ConvGeom, lhs: TypedArray, rhs: TypedArray, out: Float32Array, d: ConvDims): void {
-  const { C, O, I, Nout, G, BG, Og, Kd, Q, nb, chanSize } = d;
-  const groups = G * BG;
-  const col = new Float32Array(Kd * nb * Q);
-  const tmp = new Float32Array(Og * nb * Q);
-  for (let grp = 0; grp < groups; grp++) {
-    const inChan = G > 1 ? grp * I : 0;
-    for (let n0 = 0; n0 < Nout; n0 += nb) {
-      const cnt = Math.min(nb, Nout - n0), w = cnt * Q;
-      for (let i = 0; i < cnt; i++) {
-        const n = n0 + i;
-        const inBatch = BG > 1 ? grp * Nout + n : n;
-        im2col(g, lhs, (inBatch * C + inChan) * chanSize, I, 0, Q, col, i * Q, w);
-      }
-      sgemm({
-        m: Og,
-        n: w,
-        k: Kd,
-        a: rhs as Float32Array,
-        aOffset: grp * Og * Kd,
-        lda: Kd,
-        b: col,
-        ldb: w,
-        c: tmp,
-        ldc: w,
-      });
-      for (let i = 0; i < cnt; i++) {
-        for (let o = 0; o < Og; o++) {
-          const dst = ((n0 + i) * O + grp * Og + o) * Q;
-          out.set(tmp.subarray(o * w + i * Q, o * w + i * Q + Q), dst);
-        }
-      }
-    }
-  }
 }
