@@ -1,6 +1,6 @@
 /**
- * Loads the peer libraries for side-by-side benchmarks: jax-js (wasm backend) and
- * TensorFlow.js (wasm backend). Each loader returns null when the peer cannot start.
+ * Loads the peer libraries for side-by-side benchmarks: jax-js and TensorFlow.js, each on its
+ * wasm or its webgpu backend. Each loader returns null when the peer cannot start.
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
@@ -27,6 +27,32 @@ export async function loadJaxJs(): Promise<typeof jax | null> {
     jax.defaultDevice("wasm");
     return jax;
   } catch {
+    return null;
+  }
+}
+
+/** TensorFlow.js on its webgpu backend (same adapter as wax), or null with the reason logged. */
+export async function loadTfjsWebgpu(): Promise<typeof tf | null> {
+  try {
+    await import("@tensorflow/tfjs-backend-webgpu");
+    if (!(await tf.setBackend("webgpu"))) throw new Error("setBackend('webgpu') returned false");
+    await tf.ready();
+    return tf;
+  } catch (e) {
+    console.warn(`tfjs webgpu skipped: ${e instanceof Error ? e.message : e}`);
+    return null;
+  }
+}
+
+/** jax-js on its webgpu backend, or null with the reason logged. */
+export async function loadJaxJsWebgpu(): Promise<typeof jax | null> {
+  try {
+    const devices = await jax.init("webgpu");
+    if (!devices.includes("webgpu")) throw new Error(`init gave ${devices.join(", ")}`);
+    jax.defaultDevice("webgpu");
+    return jax;
+  } catch (e) {
+    console.warn(`jax-js webgpu skipped: ${e instanceof Error ? e.message : e}`);
     return null;
   }
 }
