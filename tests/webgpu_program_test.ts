@@ -181,6 +181,49 @@ Deno.test({
 });
 
 Deno.test({
+  name: "webgpu: a jitted reduction computes its elementwise producer chain in-kernel",
+  ...gpuTest,
+  fn: async () => {
+    const hx = host([6, 40]), hb = host([6, 40]);
+    const f = (x: Array, b: Array) => [
+      np.sum(np.square(x.sub(1))),
+      np.max(x.mul(b).exp(), { axis: 1 }),
+      np.sum(x.sub(b).abs(), { axis: 0 }),
+    ];
+    const g = jit(f);
+    await both(() => g(arr(hx), arr(hb)));
+    // Long rows take the multi-pass / workgroup-tree paths.
+    const hy = host([4, 300]);
+    const long = jit((y: Array) => [np.sum(np.square(y.sub(1))), np.min(y.mul(y).neg(), { axis: 1 })]);
+    await both(() => long(arr(hy)));
+    await useBackend("webgpu");
+    try {
+      const x = arr(hx), b = arr(hb);
+      const count = async (run: () => Array[]) => {
+        await x.data(); // flush pending work
+        resetCounters();
+        const outs = run();
+        await Promise.all(outs.map((o) => o.data()));
+        return counters.dispatches;
+      };
+      const h = jit((x: Array) => np.sum(np.square(x.sub(1))));
+      h(x); // trace and compile
+      const eager = await count(() => [np.sum(np.square(x.sub(1)))]);
+      const fused = await count(() => [h(x)]);
+      assert.ok(fused < eager, `fused ${fused} dispatches, eager ${eager}`);
+      assert.equal(fused, 2, "the constant's broadcast, then sub, square and sum as one kernel");
+      const k = jit((x: Array, b: Array) => np.sum(np.square(x.sub(b))));
+      k(x, b);
+      assert.equal(await count(() => [k(x, b)]), 1, "sub, square and sum run as one kernel");
+      g(x, b);
+      assert.equal(await count(() => g(x, b)), 4, "the broadcast, then one kernel per reduction");
+    } finally {
+      await useBackend("cpu");
+    }
+  },
+});
+
+Deno.test({
   name: "webgpu: 1,000 donated jitted steps keep live GPU memory flat",
   ...gpuTest,
   fn: async () => {

@@ -70,8 +70,27 @@ function offsets(a: Aval, axes: readonly number[]): { base: string; red: string;
 
 const TREE = 128;
 
+/**
+ * How a reduction reads its element at flat index `off`: WGSL statements computing it from
+ * the bound inputs `in0..` (of `dtypes`), and the value's expression. A plain reduction reads
+ * `in0[off]`; a fused one computes an elementwise chain there (see fusion.ts).
+ */
+export interface Load {
+  dtypes: DType[];
+  code: (off: string) => { lines: string; value: string };
+}
+
+const plainLoad = (d: DType): Load => ({ dtypes: [d], code: (off) => ({ lines: "", value: `in0[${off}]` }) });
+
 /** Records a reduction of `x` over `axes` with `op`. */
 export function reduceBuf(gpu: Gpu, x: Buf, a: Aval, axes: readonly number[], op: Op): Buf {
+  return reduceLoad(gpu, [x], plainLoad(a.dtype), a, axes, op);
+}
+
+/** Records a reduction over `axes` with `op` of the value `load` reads from `xs` (aval `a`). */
+export function reduceLoad(gpu: Gpu, xs: Buf[], load: Load, a: Aval, axes: readonly number[], op: Op): Buf {
+  const { lines, value } = load.code("off");
+  const step = `${lines ? `${lines}\n` : ""}      acc = ${combiner(op, a.dtype).f("acc", value)};`;
   const { base, red, R, O } = offsets(a, axes);
   const out = gpu.alloc(4 * O);
   if (O === 0) return out;
@@ -90,12 +109,12 @@ ${base}
     var acc: ${T} = ${init};
     for (var r = pp * ${chunk}; r < min(${R}, (pp + 1) * ${chunk}); r++) {
 ${red}
-      acc = ${f("acc", "in0[off]")};
+${step}
     }
     out0[i] = acc;`;
     gpu.dispatch({
-      code: elementKernel([a.dtype], [a.dtype], O * P, body1, PRELUDE),
-      ins: [x],
+      code: elementKernel(load.dtypes, [a.dtype], O * P, body1, PRELUDE),
+      ins: xs,
       outs: [part],
       groups: groupsFor(O * P),
     });
@@ -112,7 +131,7 @@ ${red}
     return out;
   }
   if (R >= 256 && O <= 8192) {
-    code = `${bindings([a.dtype], [a.dtype])}
+    code = `${bindings(load.dtypes, [a.dtype])}
 ${PRELUDE}
 var<workgroup> sh: array<${T}, ${TREE}>;
 @compute @workgroup_size(${TREE})
@@ -124,7 +143,7 @@ ${base}
     var acc: ${T} = ${init};
     for (var r = i32(lid.x); r < ${R}; r += ${TREE}) {
 ${red}
-      acc = ${f("acc", "in0[off]")};
+${step}
     }
     sh[lid.x] = acc;
     workgroupBarrier();
@@ -144,13 +163,13 @@ ${base}
     var acc: ${T} = ${init};
     for (var r = 0; r < ${R} * one; r++) {
 ${red}
-      acc = ${f("acc", "in0[off]")};
+${step}
     }
     out0[o] = acc;`;
-    code = elementKernel([a.dtype], [a.dtype], O, body, PRELUDE);
+    code = elementKernel(load.dtypes, [a.dtype], O, body, PRELUDE);
     groups = groupsFor(O);
   }
-  gpu.dispatch({ code, ins: [x], outs: [out], groups });
+  gpu.dispatch({ code, ins: xs, outs: [out], groups });
   return out;
 }
 
