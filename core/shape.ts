@@ -87,3 +87,14 @@ export function invertPerm(perm: readonly number[]): number[] {
 export function range(n: number): number[] {
   return [...globalThis.Array(n).keys()];
 }
+
+/** Offset and strides that read a row-major array of `shape` reversed along `axes`. */
+export function reversedView(shape: readonly number[], axes: readonly number[]): { offset: number; strides: number[] } {
+  let offset = 0;
+  const strides = stridesOf(shape).map((s, d) => {
+    if (!axes.includes(d)) return s;
+    offset += (shape[d] - 1) * s;
+    return -s;
+  });
+  return { offset: sizeOf(shape) === 0 ? 0 : offset, strides };
+}

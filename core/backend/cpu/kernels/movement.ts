@@ -4,7 +4,7 @@
  * @module
  */
 import { allocTyped, type TypedArray } from "../../../dtype.ts";
-import { sizeOf, stridesOf } from "../../../shape.ts";
+import { reversedView, sizeOf, stridesOf } from "../../../shape.ts";
 import type { MovementParams } from "../../../primitives/movement.ts";
 import type { FamilyKernels } from "../kernel_types.ts";
 
@@ -228,14 +228,8 @@ export const movementKernels: FamilyKernels<MovementParams> = {
     return [out];
   },
   rev: ([x], [a], { axes }, [o]) => {
-    const st = stridesOf(a.shape);
-    let off = 0;
-    const ss = st.map((s, d) => {
-      if (!axes.includes(d)) return s;
-      off += (a.shape[d] - 1) * s;
-      return -s;
-    });
-    return [gatherStrided(x, a.shape.some((n) => n === 0) ? 0 : off, ss, a.shape, o.dtype)];
+    const { offset, strides } = reversedView(a.shape, axes);
+    return [gatherStrided(x, offset, strides, a.shape, o.dtype)];
   },
   iota: (_xs, _a, { dimension }, [o]) => {
     const out = allocTyped(o.dtype, sizeOf(o.shape));

@@ -5,7 +5,7 @@
  * @module
  */
 import type { DType } from "../../../dtype.ts";
-import { sizeOf, stridesOf } from "../../../shape.ts";
+import { reversedView, sizeOf, stridesOf } from "../../../shape.ts";
 import type { MovementParams } from "../../../primitives/movement.ts";
 import type { Buf, Gpu } from "../device.ts";
 import type { GpuFamily } from "../kernel_types.ts";
@@ -82,14 +82,8 @@ export const movementKernels: GpuFamily<MovementParams> = {
     return [stridedView(gpu, x, o.dtype, off, st.map((s, i) => s * strides[i]), o.shape)];
   },
   rev: (gpu, [x], [a], { axes }, [o]) => {
-    const st = stridesOf(a.shape);
-    let off = 0;
-    const ss = st.map((s, d) => {
-      if (!axes.includes(d)) return s;
-      off += (a.shape[d] - 1) * s;
-      return -s;
-    });
-    return [stridedView(gpu, x, o.dtype, sizeOf(a.shape) === 0 ? 0 : off, ss, a.shape)];
+    const { offset, strides } = reversedView(a.shape, axes);
+    return [stridedView(gpu, x, o.dtype, offset, strides, a.shape)];
   },
   pad: (gpu, [x, v], [a], { lo, interior }, [o]) => {
     const n = sizeOf(o.shape);
