@@ -145,8 +145,7 @@ Deno.test("bitwise, shifts, not, comparisons, select", () => {
   same(s, [1, 5, 3]);
   const x = f32(1, 2);
   const y = k1(E.stopGradient, [x], [av([2])], {}, av([2]));
-  assert.notEqual(y, x);
-  same(y, [1, 2]);
+  same(y, [1, 2]); // (the kernel may share its input's storage; see the pool tests for arrays)
 });
 Deno.test("convert and bitcast", () => {
   const cv = (

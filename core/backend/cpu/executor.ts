@@ -5,7 +5,7 @@
  * @module
  */
 import type { Aval } from "../../array.ts";
-import { allocTyped, type TypedArray } from "../../dtype.ts";
+import type { TypedArray } from "../../dtype.ts";
 import type { Eqn, Jaxpr, Var } from "../../ir.ts";
 import { sizeOf, stridesOf } from "../../shape.ts";
 import type { ScanParams } from "../../primitives/scan.ts";
@@ -14,6 +14,7 @@ import type { CpuKernels, FamilyKernels } from "./kernel_types.ts";
 import { fusedKernel, fusion } from "./fusion.ts";
 import { broadcastAliases, type Item, partition } from "./fusion_plan.ts";
 import { gatherStrided } from "./kernels/movement.ts";
+import { allocPooled, recycle } from "./pool.ts";
 
 export { fusion } from "./fusion.ts";
 
@@ -121,10 +122,22 @@ export function compile(j: Jaxpr, kernels: CpuKernels): Plan {
   const lastUse = new Map<Var, number>();
   raw.forEach((s, k) => s.reads.forEach((v) => lastUse.set(v, k)));
   j.outs.forEach((v) => lastUse.set(v, Infinity));
-  const steps: Step[] = raw.map((s, k) => ({ ...s, free: [...new Set(s.reads)].filter((v) => lastUse.get(v) === k) }));
+  // A value nobody reads (an unused output of a multi-output kernel) dies right after its step.
+  const steps: Step[] = raw.map((s, k) => ({
+    ...s,
+    free: [...new Set([...s.reads, ...s.writes])].filter((v) => (lastUse.get(v) ?? k) === k),
+  }));
   const plan: Plan = (ins) => {
     const env = new Map<Var, TypedArray>();
-    j.inVars.forEach((v, i) => env.set(v, ins[i]));
+    // Holders per storage: kernels may return an input itself (reshape) or a view of it, so
+    // storage goes back to the pool only when its last holder dies and the caller does not own it.
+    const holders = new Map<ArrayBufferLike, number>();
+    const hold = (a: TypedArray) => holders.set(a.buffer, (holders.get(a.buffer) ?? 0) + 1);
+    const external = new Set(ins.map((a) => a.buffer));
+    j.inVars.forEach((v, i) => {
+      env.set(v, ins[i]);
+      hold(ins[i]);
+    });
     for (const s of steps) {
       const t0 = profile.enabled ? performance.now() : 0;
       const outs = s.run(s.reads.map((v) => env.get(v)!));
@@ -132,8 +145,20 @@ export function compile(j: Jaxpr, kernels: CpuKernels): Plan {
         profile.ms.set(s.prim, (profile.ms.get(s.prim) ?? 0) + performance.now() - t0);
         profile.calls.set(s.prim, (profile.calls.get(s.prim) ?? 0) + 1);
       }
-      s.writes.forEach((v, i) => env.set(v, outs[i]));
-      for (const v of s.free) env.delete(v);
+      s.writes.forEach((v, i) => {
+        env.set(v, outs[i]);
+        hold(outs[i]);
+      });
+      for (const v of s.free) {
+        const a = env.get(v)!;
+        env.delete(v);
+        const n = holders.get(a.buffer)! - 1;
+        if (n > 0) holders.set(a.buffer, n);
+        else {
+          holders.delete(a.buffer);
+          if (!external.has(a.buffer)) recycle(a);
+        }
+      }
     }
     return j.outs.map((v) => env.get(v)!);
   };
@@ -150,7 +175,7 @@ function runScan(ins: TypedArray[], p: ScanParams, kernels: CpuKernels): TypedAr
   const xSizes = xAvals.map((a) => sizeOf(a.shape));
   const yAvals = p.jaxpr.outAvals.slice(p.numCarry);
   const ySizes = yAvals.map((a) => sizeOf(a.shape));
-  const ys = yAvals.map((a, i) => allocTyped(a.dtype, ySizes[i] * p.length));
+  const ys = yAvals.map((a, i) => allocPooled(a.dtype, ySizes[i] * p.length));
   for (let it = 0; it < p.length; it++) {
     const t = p.reverse ? p.length - 1 - it : it;
     const slices = xs.map((x, i) => x.subarray(t * xSizes[i], (t + 1) * xSizes[i]) as TypedArray);

@@ -16,6 +16,7 @@ import { movementKernels } from "./kernels/movement.ts";
 import { randomKernels } from "./kernels/random.ts";
 import { reduceKernels } from "./kernels/reduce.ts";
 import { windowKernels } from "./kernels/window.ts";
+import { recycle } from "./pool.ts";
 
 const kernels: CpuKernels = {
   ...elementwiseKernels,
@@ -28,8 +29,11 @@ const kernels: CpuKernels = {
   ...structureKernels(() => kernels),
 };
 
+/** Every array gets storage of its own (storage is recycled when its array goes). */
 function copyIfAliased(outs: TypedArray[], ins: TypedArray[]): TypedArray[] {
-  return outs.map((o) => (ins.some((i) => i.buffer === o.buffer) ? o.slice() : o));
+  return outs.map((o, k) =>
+    ins.some((i) => i.buffer === o.buffer) || outs.some((p, j) => j < k && p.buffer === o.buffer) ? o.slice() : o
+  );
 }
 
 class CpuBackend implements Backend {
@@ -40,8 +44,8 @@ class CpuBackend implements Backend {
   read(handle: unknown): Promise<TypedArray> {
     return Promise.resolve((handle as TypedArray).slice());
   }
-  release(): void {
-    // Typed arrays are garbage collected; nothing to return.
+  release(handle: unknown): void {
+    recycle(handle as TypedArray);
   }
   execute<K extends PrimName>(prim: K, args: Array[], params: Params[K], outAvals: Aval[]): Array[] {
     const ins = args.map((a) => a.buffer(prim).handle as TypedArray);

@@ -5,7 +5,8 @@
  * loops with int32 wrapping.
  * @module
  */
-import { allocTyped, type DType, type TypedArray } from "../../../dtype.ts";
+import type { DType, TypedArray } from "../../../dtype.ts";
+import { allocPooled } from "../pool.ts";
 import type { ContractParams, DotDims } from "../../../primitives/contract.ts";
 import type { FamilyKernels } from "../kernel_types.ts";
 import { sgemm, sgemmBatched } from "../gemm.ts";
@@ -50,7 +51,7 @@ function dotGeneralKernel(
   const [[ac, bc], [ab, bb]] = [dims.contract, dims.batch];
   const af = remaining(aShape.length, ac, ab), bf = remaining(bShape.length, bc, bb);
   const B = prod(aShape, ab), M = prod(aShape, af), K = prod(aShape, ac), N = prod(bShape, bf);
-  const out = allocTyped(dtype, B * M * N);
+  const out = allocPooled(dtype, B * M * N);
   if (out.length === 0) return out;
   const float = dtype === "float32";
   const A = layout(a, aShape, dtype, ab, af, ac, float);

@@ -13,7 +13,8 @@
  *   whose col2im or unrolled kernel moves less data than the gather.
  * @module
  */
-import { allocTyped, type DType, type TypedArray } from "../../../dtype.ts";
+import type { DType, TypedArray } from "../../../dtype.ts";
+import { allocPooled, recycle } from "../pool.ts";
 import { sizeOf, stridesOf } from "../../../shape.ts";
 import type { ConvParams } from "../../../primitives/contract.ts";
 import { sgemm } from "../gemm.ts";
@@ -216,7 +217,7 @@ export function convKernel(
   p: ConvParams,
   dtype: DType,
 ): TypedArray {
-  const out = allocTyped(dtype, sizeOf(oShape));
+  const out = allocPooled(dtype, sizeOf(oShape));
   const g = convGeom(lShape, rShape, oShape, p);
   const C = lShape[1], [O, I] = rShape, Nout = oShape[0];
   const chanSize = sizeOf(g.inSp), taps = sizeOf(g.kSp), Q = sizeOf(g.outSp);
@@ -241,7 +242,7 @@ export function convKernel(
   }
   const groups = G * BG, Og = O / groups;
   const blockQ = Math.max(1, Math.min(Q, Math.floor(colBlock / Kd)));
-  const col = allocTyped(dtype, Kd * Math.min(Q, blockQ));
+  const col = allocPooled(dtype, Kd * Math.min(Q, blockQ));
   for (let n = 0; n < Nout; n++) {
     for (let grp = 0; grp < groups; grp++) {
       const inBatch = BG > 1 ? grp * Nout + n : n;
@@ -270,5 +271,6 @@ export function convKernel(
       }
     }
   }
+  recycle(col);
   return out;
 }

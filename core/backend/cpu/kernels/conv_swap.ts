@@ -15,6 +15,7 @@
  * @module
  */
 import { sgemm } from "../gemm.ts";
+import { allocF32, recycle } from "../pool.ts";
 
 /** One valid (input position, tap, output position) triple per entry, as flat offsets. */
 export interface Triples {
@@ -100,7 +101,7 @@ export function convScatter(
   const { B, I, O, P, T, Y } = d;
   const tr = listTriples(g, (p, t) => t * P + p);
   // Wt[(o,t), c] = W[o, c, t].
-  const wt = new Float32Array(O * T * I);
+  const wt = allocF32(O * T * I);
   for (let o = 0; o < O; o++) {
     for (let c = 0; c < I; c++) {
       const src = (o * I + c) * T;
@@ -109,8 +110,8 @@ export function convScatter(
   }
   const nb = Math.max(1, Math.min(B, Math.floor(block / Math.max(1, O * T * P))));
   const oc = nb > 1 ? O : Math.max(1, Math.min(O, Math.floor(block / Math.max(1, T * P))));
-  const xc = new Float32Array(I * nb * P);
-  const z = new Float32Array(oc * T * nb * P);
+  const xc = allocF32(I * nb * P);
+  const z = allocF32(oc * T * nb * P);
   const { p: tp, t: tt, y: ty, count } = tr;
   for (let n0 = 0; n0 < B; n0 += nb) {
     const cnt = Math.min(nb, B - n0), ldz = cnt * P;
@@ -131,6 +132,7 @@ export function convScatter(
       }
     }
   }
+  for (const t of [wt, xc, z]) recycle(t);
 }
 
 /** GEMM of the input, in place, with the unrolled kernel (see the module doc). */
@@ -147,7 +149,7 @@ export function convKernelCol(
   // Column blocks of whole output channels, row blocks of whole input channels.
   const oc = Math.max(1, Math.min(O, Math.floor(block / Math.max(1, I * P * Y))));
   const ic = oc > 1 ? I : Math.max(1, Math.min(I, Math.floor(block / Math.max(1, P * Y))));
-  const wc = new Float32Array(ic * P * oc * Y);
+  const wc = allocF32(ic * P * oc * Y);
   for (let o0 = 0; o0 < O; o0 += oc) {
     const ocnt = Math.min(oc, O - o0), ld = ocnt * Y;
     for (let c0 = 0; c0 < I; c0 += ic) {
@@ -175,4 +177,5 @@ export function convKernelCol(
       });
     }
   }
+  recycle(wc);
 }

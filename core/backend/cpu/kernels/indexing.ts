@@ -3,7 +3,8 @@
  * dynamic slice starts are clamped so the window fits (XLA semantics).
  * @module
  */
-import { allocTyped, type TypedArray } from "../../../dtype.ts";
+import type { TypedArray } from "../../../dtype.ts";
+import { allocPooled } from "../pool.ts";
 import { sizeOf, stridesOf } from "../../../shape.ts";
 import type { IndexingParams } from "../../../primitives/indexing.ts";
 import type { FamilyKernels } from "../kernel_types.ts";
@@ -21,7 +22,7 @@ export const indexingKernels: FamilyKernels<IndexingParams> = {
   gather: ([x, idx], [a], { axis }, [o]) => {
     const [outer, n, inner] = splitAt(a.shape, axis);
     const m = idx.length;
-    const out = allocTyped(o.dtype, outer * m * inner);
+    const out = allocPooled(o.dtype, outer * m * inner);
     if (out.length === 0) return [out];
     const hi = n - 1;
     for (let b = 0; b < outer; b++) {
@@ -55,7 +56,7 @@ export const indexingKernels: FamilyKernels<IndexingParams> = {
   dynamicSlice: ([x, s], [a], { sizes }, [o]) => {
     const st = stridesOf(a.shape);
     const starts = clampStarts(s, a.shape, sizes);
-    const out = allocTyped(o.dtype, sizeOf(sizes));
+    const out = allocPooled(o.dtype, sizeOf(sizes));
     const off = starts.reduce((acc, v, i) => acc + v * st[i], 0);
     stridedCopy(x, off, st, out, 0, stridesOf(sizes), sizes);
     return [out];

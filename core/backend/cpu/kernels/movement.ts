@@ -3,7 +3,8 @@
  * families share (transpose, broadcast, slice, reverse and pad are all one strided copy).
  * @module
  */
-import { allocTyped, type TypedArray } from "../../../dtype.ts";
+import type { DType, TypedArray } from "../../../dtype.ts";
+import { allocPooled } from "../pool.ts";
 import { reversedView, sizeOf, stridesOf } from "../../../shape.ts";
 import type { MovementParams } from "../../../primitives/movement.ts";
 import type { FamilyKernels } from "../kernel_types.ts";
@@ -136,9 +137,9 @@ export function gatherStrided(
   sOff: number,
   sStrides: readonly number[],
   shape: readonly number[],
-  dtype: Parameters<typeof allocTyped>[0],
+  dtype: DType,
 ): TypedArray {
-  const out = allocTyped(dtype, sizeOf(shape));
+  const out = allocPooled(dtype, sizeOf(shape));
   stridedCopy(src, sOff, sStrides, out, 0, stridesOf(shape), shape);
   return out;
 }
@@ -148,7 +149,7 @@ export function transposeArray(
   x: TypedArray,
   shape: readonly number[],
   perm: readonly number[],
-  dtype: Parameters<typeof allocTyped>[0],
+  dtype: DType,
 ): TypedArray {
   const st = stridesOf(shape);
   return gatherStrided(x, 0, perm.map((p) => st[p]), perm.map((p) => shape[p]), dtype);
@@ -171,9 +172,9 @@ function padKernel(
   shape: readonly number[],
   p: MovementParams["pad"],
   outShape: readonly number[],
-  dtype: Parameters<typeof allocTyped>[0],
+  dtype: DType,
 ): TypedArray {
-  const out = allocTyped(dtype, sizeOf(outShape));
+  const out = allocPooled(dtype, sizeOf(outShape));
   if (v[0] !== 0) out.fill(v[0]);
   const inSt = stridesOf(shape), outSt = stridesOf(outShape);
   // Per axis: the first input index landing inside the output, and how many do.
@@ -198,7 +199,9 @@ function padKernel(
 
 /** Kernels of the movement primitives. */
 export const movementKernels: FamilyKernels<MovementParams> = {
-  reshape: ([x]) => [x.slice()],
+  // Arrays are immutable: a reshape (or identity transpose) shares its input's storage; the
+  // executor and the backend copy or count holders wherever a result would alias an input.
+  reshape: ([x]) => [x],
   broadcastInDim: ([x], [a], { shape, dims }, [o]) => {
     const st = stridesOf(a.shape);
     const ss = shape.map(() => 0);
@@ -207,7 +210,7 @@ export const movementKernels: FamilyKernels<MovementParams> = {
     });
     return [gatherStrided(x, 0, ss, shape, o.dtype)];
   },
-  transpose: ([x], [a], { perm }, [o]) => [isIdentity(perm) ? x.slice() : transposeArray(x, a.shape, perm, o.dtype)],
+  transpose: ([x], [a], { perm }, [o]) => [isIdentity(perm) ? x : transposeArray(x, a.shape, perm, o.dtype)],
   slice: ([x], [a], { start, strides }, [o]) => {
     const st = stridesOf(a.shape);
     const off = start.reduce((acc, s, i) => acc + s * st[i], 0);
@@ -215,7 +218,7 @@ export const movementKernels: FamilyKernels<MovementParams> = {
   },
   pad: ([x, v], [a], p, [o]) => [padKernel(x, v, a.shape, p, o.shape, o.dtype)],
   concatenate: (xs, avals, { axis }, [o]) => {
-    const out = allocTyped(o.dtype, sizeOf(o.shape));
+    const out = allocPooled(o.dtype, sizeOf(o.shape));
     const [outer, total, inner] = splitAt(o.shape, axis);
     let off = 0;
     xs.forEach((x, k) => {
@@ -232,7 +235,7 @@ export const movementKernels: FamilyKernels<MovementParams> = {
     return [gatherStrided(x, offset, strides, a.shape, o.dtype)];
   },
   iota: (_xs, _a, { dimension }, [o]) => {
-    const out = allocTyped(o.dtype, sizeOf(o.shape));
+    const out = allocPooled(o.dtype, sizeOf(o.shape));
     const [outer, n, inner] = splitAt(o.shape, dimension);
     let t = 0;
     for (let b = 0; b < outer; b++) {

@@ -3,7 +3,8 @@
  * are), then each contiguous row is folded. Float sums and products accumulate in float64.
  * @module
  */
-import { allocTyped, type DType, type TypedArray } from "../../../dtype.ts";
+import type { DType, TypedArray } from "../../../dtype.ts";
+import { allocPooled } from "../pool.ts";
 import type { Aval } from "../../../array.ts";
 import type { ReduceParams } from "../../../primitives/reduce.ts";
 import type { FamilyKernels, Kernel } from "../kernel_types.ts";
@@ -27,7 +28,7 @@ function foldK(folds: Partial<Record<DType, Fold>>): Kernel<{ axes: number[] }> 
     const fold = folds[a.dtype];
     if (!fold) throw new TypeError(`cpu reduction: unsupported dtype ${a.dtype}`);
     const [data, rows, cols] = rowsOf(x, a, axes);
-    const out = allocTyped(o.dtype, rows);
+    const out = allocPooled(o.dtype, rows);
     for (let r = 0; r < rows; r++) out[r] = fold(data, r * cols, cols);
     return [out];
   };
@@ -121,7 +122,7 @@ function argK(better: (v: number, best: number) => boolean): Kernel<{ axis: numb
 
 const cumsumK: Kernel<ReduceParams["cumsum"]> = ([x], [a], { axis, reverse }, [o]) => {
   const [outer, n, inner] = splitAt(a.shape, axis);
-  const out = allocTyped(o.dtype, x.length);
+  const out = allocPooled(o.dtype, x.length);
   const acc = new Float64Array(inner);
   const wrap = a.dtype === "int32"
     ? (v: number) => v | 0

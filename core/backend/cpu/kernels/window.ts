@@ -4,7 +4,8 @@
  * never read (sum pads with 0, max with -∞, so skipping them is exact).
  * @module
  */
-import { allocTyped, type DType, type TypedArray } from "../../../dtype.ts";
+import type { DType, TypedArray } from "../../../dtype.ts";
+import { allocPooled } from "../pool.ts";
 import { sizeOf, stridesOf } from "../../../shape.ts";
 import type { Window, WindowParams } from "../../../primitives/window.ts";
 import type { FamilyKernels } from "../kernel_types.ts";
@@ -90,7 +91,7 @@ function selectMax(x: TypedArray, offsets: Int32Array, count: number): number {
 /** Kernels of the window primitives. */
 export const windowKernels: FamilyKernels<WindowParams> = {
   reduceWindow: ([x], [a], p, [o]) => {
-    const out = allocTyped(o.dtype, sizeOf(o.shape));
+    const out = allocPooled(o.dtype, sizeOf(o.shape));
     if (p.op === "sum") {
       const isBool = a.dtype === "bool";
       forEachWindow(a.shape, o.shape, p, (i, offs, n) => {
@@ -115,7 +116,7 @@ export const windowKernels: FamilyKernels<WindowParams> = {
     return [out];
   },
   selectAndGather: ([x, t], [a], w, [o]) => {
-    const out = allocTyped(o.dtype, sizeOf(o.shape));
+    const out = allocPooled(o.dtype, sizeOf(o.shape));
     forEachWindow(a.shape, o.shape, w, (i, offs, n) => {
       const s = selectMax(x, offs, n);
       out[i] = s < 0 ? 0 : t[s];
@@ -123,7 +124,7 @@ export const windowKernels: FamilyKernels<WindowParams> = {
     return [out];
   },
   selectAndScatterAdd: ([s, x], [sa, a], w, [o]) => {
-    const out = allocTyped(o.dtype, sizeOf(o.shape));
+    const out = allocPooled(o.dtype, sizeOf(o.shape));
     forEachWindow(a.shape, sa.shape, w, (i, offs, n) => {
       const at = selectMax(x, offs, n);
       if (at >= 0) out[at] += s[i];

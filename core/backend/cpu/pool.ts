@@ -1,0 +1,89 @@
+/**
+ * Recycled storage for the cpu backend. Fresh large typed arrays cost page faults on first
+ * touch (and garbage-collector pressure), which on some virtual machines is slower than the
+ * kernel that fills them; a jitted step allocates the same sizes every call. Buffers come back
+ * from the executor when an intermediate dies and from the backend when an array is disposed,
+ * donated or collected, and are handed out again zero-filled, like fresh ones.
+ *
+ * Only whole, unshared, non-shared-memory arrays of at least {@link MIN_BYTES} are pooled, and
+ * at most {@link MAX_BYTES} in all (the oldest sizes go first).
+ * @module
+ */
+import { allocTyped, type DType, type TypedArray } from "../../dtype.ts";
+
+/** Arrays smaller than this come from V8's young generation, which is already fast. */
+export const MIN_BYTES = 1 << 14;
+/** Most bytes kept in the pool. */
+export const MAX_BYTES = 512 * 2 ** 20;
+
+const lists = new Map<string, TypedArray[]>();
+const pooled = new WeakSet<ArrayBufferLike>();
+let bytes = 0;
+
+const keyOf = (name: string, n: number) => `${name}:${n}`;
+const CTOR_NAME: Record<DType, string> = {
+  float32: "Float32Array",
+  int32: "Int32Array",
+  uint32: "Uint32Array",
+  bool: "Uint8Array",
+};
+
+/** Zero-filled storage for `size` elements of `dtype`, recycled when a buffer of that size is pooled. */
+export function allocPooled(dtype: DType, size: number): TypedArray {
+  const a = takeFromPool(CTOR_NAME[dtype], size);
+  if (a) return a.fill(0);
+  return allocTyped(dtype, size);
+}
+
+/** Zero-filled float32 storage (see {@link allocPooled}). */
+export function allocF32(size: number): Float32Array {
+  return allocPooled("float32", size) as Float32Array;
+}
+
+function takeFromPool(name: string, size: number): TypedArray | undefined {
+  const list = lists.get(keyOf(name, size));
+  const a = list?.pop();
+  if (!a) return undefined;
+  if (list!.length === 0) lists.delete(keyOf(name, size));
+  pooled.delete(a.buffer);
+  bytes -= a.byteLength;
+  return a;
+}
+
+/**
+ * Returns storage nobody will read or write again. Views, shared memory, small arrays and
+ * arrays already pooled are ignored, so a caller only has to be sure of ownership.
+ */
+export function recycle(a: TypedArray): void {
+  const buf = a.buffer;
+  if (a.byteLength < MIN_BYTES || a.byteOffset !== 0 || a.byteLength !== buf.byteLength) return;
+  if (!(buf instanceof ArrayBuffer) || pooled.has(buf)) return;
+  if (a.byteLength > MAX_BYTES) return;
+  while (bytes + a.byteLength > MAX_BYTES) evictOldest();
+  const key = keyOf(a.constructor.name, a.length);
+  let list = lists.get(key);
+  if (!list) lists.set(key, list = []);
+  list.push(a);
+  pooled.add(buf);
+  bytes += a.byteLength;
+}
+
+function evictOldest(): void {
+  const [key, list] = lists.entries().next().value!;
+  for (const a of list) {
+    pooled.delete(a.buffer);
+    bytes -= a.byteLength;
+  }
+  lists.delete(key);
+}
+
+/** Bytes held by the pool. */
+export function pooledBytes(): number {
+  return bytes;
+}
+
+/** Drops every pooled buffer (for the garbage collector to take). */
+export function trimPool(): void {
+  lists.clear();
+  bytes = 0;
+}
