@@ -10,7 +10,7 @@
  */
 import type { DType, TypedArray } from "../../dtype.ts";
 
-import { allocPooled } from "./pool.ts";
+import { allocUninit } from "./pool.ts";
 import type { Eqn } from "../../ir.ts";
 import { sizeOf, stridesOf } from "../../shape.ts";
 import { cpow, erf, f2i, f2u, logistic, roundHalfEven } from "./kernels/elementwise.ts";
@@ -264,7 +264,7 @@ export function fusedKernel<V>(spec: FusedSpec<V>): (ins: TypedArray[]) => Typed
   const run = fn;
   const outDtypes = spec.outs.map((o) => o.dtype);
   return (ins) => {
-    const outs = outDtypes.map((dt) => allocPooled(dt, n));
+    const outs = outDtypes.map((dt) => allocUninit(dt, n));
     run(ins, outs, dims, strides);
     return outs;
   };

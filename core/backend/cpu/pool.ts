@@ -35,6 +35,11 @@ export function allocPooled(dtype: DType, size: number): TypedArray {
   return allocTyped(dtype, size);
 }
 
+/** Storage whose contents are unspecified, for a kernel that writes every element. */
+export function allocUninit(dtype: DType, size: number): TypedArray {
+  return takeFromPool(CTOR_NAME[dtype], size) ?? allocTyped(dtype, size);
+}
+
 /** Zero-filled float32 storage (see {@link allocPooled}). */
 export function allocF32(size: number): Float32Array {
   return allocPooled("float32", size) as Float32Array;

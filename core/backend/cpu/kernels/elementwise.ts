@@ -5,7 +5,7 @@
  * @module
  */
 import type { DType, TypedArray } from "../../../dtype.ts";
-import { allocPooled } from "../pool.ts";
+import { allocPooled, allocUninit } from "../pool.ts";
 import type { Aval } from "../../../array.ts";
 import type { ElementwiseParams } from "../../../primitives/elementwise.ts";
 import type { FamilyKernels, Kernel } from "../kernel_types.ts";
@@ -85,12 +85,12 @@ function fastBinary(op: string, x: Float32Array, y: Float32Array, out: Float32Ar
 function unaryK(fs: ByDType<F1>, fallback?: F1, fast?: string): Kernel<NoParams> {
   return ([x], [a], _p, [o]) => {
     if (fast && a.dtype === "float32" && o.dtype === "float32") {
-      const out = allocPooled("float32", x.length) as Float32Array;
+      const out = allocUninit("float32", x.length) as Float32Array;
       if (fastUnary(fast, x as Float32Array, out)) return [out];
     }
     const f = fs[a.dtype] ?? fallback;
     if (!f) throw new TypeError(`cpu kernel: unsupported dtype ${a.dtype}`);
-    return [map1(x, allocPooled(o.dtype, x.length), f)];
+    return [map1(x, allocUninit(o.dtype, x.length), f)];
   };
 }
 /** A unary float kernel. */
@@ -100,12 +100,12 @@ const floatK = (f: F1, fast?: string): Kernel<NoParams> => unaryK({ float32: f }
 function binaryK(fs: ByDType<F2>, fallback?: F2, fast?: string): Kernel<NoParams> {
   return ([x, y], [a], _p, [o]) => {
     if (fast && a.dtype === "float32") {
-      const out = allocPooled("float32", x.length) as Float32Array;
+      const out = allocUninit("float32", x.length) as Float32Array;
       if (fastBinary(fast, x as Float32Array, y as Float32Array, out)) return [out];
     }
     const f = fs[a.dtype] ?? fallback;
     if (!f) throw new TypeError(`cpu kernel: unsupported dtype ${a.dtype}`);
-    return [map2(x, y, allocPooled(o.dtype, x.length), f)];
+    return [map2(x, y, allocUninit(o.dtype, x.length), f)];
   };
 }
 
@@ -265,7 +265,7 @@ export const elementwiseKernels: FamilyKernels<ElementwiseParams> = {
   shiftRightLogical: binaryK({}, shr),
 
   select: ([p, a, b], _avals, _p, [o]) => {
-    const out = allocPooled(o.dtype, a.length);
+    const out = allocUninit(o.dtype, a.length);
     for (let i = 0; i < a.length; i++) out[i] = p[i] ? a[i] : b[i];
     return [out];
   },

@@ -4,7 +4,7 @@
  * @module
  */
 import type { DType, TypedArray } from "../../../dtype.ts";
-import { allocPooled } from "../pool.ts";
+import { allocPooled, allocUninit } from "../pool.ts";
 import { reversedView, sizeOf, stridesOf } from "../../../shape.ts";
 import type { MovementParams } from "../../../primitives/movement.ts";
 import type { FamilyKernels } from "../kernel_types.ts";
@@ -139,7 +139,7 @@ export function gatherStrided(
   shape: readonly number[],
   dtype: DType,
 ): TypedArray {
-  const out = allocPooled(dtype, sizeOf(shape));
+  const out = allocUninit(dtype, sizeOf(shape));
   stridedCopy(src, sOff, sStrides, out, 0, stridesOf(shape), shape);
   return out;
 }

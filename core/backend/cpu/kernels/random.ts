@@ -4,7 +4,7 @@
  * @module
  */
 import type { RandomParams } from "../../../primitives/random.ts";
-import { allocPooled } from "../pool.ts";
+import { allocUninit } from "../pool.ts";
 import type { FamilyKernels } from "../kernel_types.ts";
 
 const ROT_A = [13, 15, 26, 6];
@@ -34,7 +34,7 @@ export function threefry2x32Block(k0: number, k1: number, x0: number, x1: number
 export const randomKernels: FamilyKernels<RandomParams> = {
   threefry2x32: ([k0, k1, x0, x1]) => {
     const n = k0.length;
-    const y0 = allocPooled("uint32", n), y1 = allocPooled("uint32", n);
+    const y0 = allocUninit("uint32", n), y1 = allocUninit("uint32", n);
     const pair = new Uint32Array(2);
     for (let i = 0; i < n; i++) {
       threefry2x32Block(k0[i], k1[i], x0[i], x1[i], pair, 0);
