@@ -1,6 +1,6 @@
 /**
  * WebGPU benchmarks: matmul 256/512/1024, a conv 14×14×64→128 (k5, s2, SAME, batch 64)
- * forward and forward+backward (dx and dw), and a DCGAN train step (no jax-js port), for wax's webgpu backend
+ * forward and forward+backward (dx and dw), and a DCGAN train step, for wax's webgpu backend
  * beside jax-js (webgpu) and TensorFlow.js (webgpu) on the same adapter in the same run.
  * Every timing is end to end: dispatch plus readback of every result. Inputs are the same
  * random values for all libraries; peers that fail to start are skipped with a message.
@@ -16,6 +16,7 @@
 import { type Array, grad, jit, lax, np, random, useBackend } from "../mod.ts";
 import { makeDcgan } from "../models/dcgan.ts";
 import { loadJaxJsWebgpu, loadTfjsWebgpu } from "./peers/setup.ts";
+import { makeJaxjsDcganStep } from "./peers/jaxjs_dcgan.ts";
 import { makeTfjsDcganStep } from "./peers/tfjs_dcgan.ts";
 
 let hasGpu = true;
@@ -141,13 +142,13 @@ register({
   },
 });
 
-// ---- DCGAN train step (wax and tfjs; the real batch holds the same values, C = 1 so NCHW = NHWC)
+// ---- DCGAN train step (the real batch holds the same values in all three, C = 1 so NCHW = NHWC)
 const gan = makeDcgan();
 let ganState = hasGpu ? gan.init(random.key(0)) : null;
 const real = hasGpu ? waxArr([ganBatch, 1, 28, 28], 5) : null;
 let step = 0;
 const tfGanStep = tf ? makeTfjsDcganStep(tf, ganBatch, randData(ganBatch * 28 * 28, 5)) : null;
-if (jaxjs) console.warn("jax-js: no DCGAN port (dcgan group runs wax and tfjs only)");
+const jaxGanStep = jaxjs ? makeJaxjsDcganStep(jaxjs, ganBatch, randData(ganBatch * 28 * 28, 5)) : null;
 register({
   group: `dcgan step b${ganBatch}`,
   n: 2,
@@ -157,6 +158,9 @@ register({
     await Promise.all([l.d.data(), l.g.data()]);
     l.d.dispose();
     l.g.dispose();
+  },
+  async jax() {
+    await jaxGanStep!();
   },
   async tf() {
     await tfGanStep!();
