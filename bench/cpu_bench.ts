@@ -2,6 +2,8 @@
  * CPU kernel benchmarks with peers in the same run: matmul 256–2048 and the DCGAN-sized
  * convolution (batch 64, 14×14×64 → 128, kernel 5, stride 2) forward and forward+backward.
  * Peers: jax-js (wasm) and TensorFlow.js (wasm). PyTorch runs from `deno task bench:peers`.
+ * Every library is timed to "result computed" (wax `blockUntilReady`, jax-js `blockUntilReady`,
+ * tfjs-wasm and PyTorch compute synchronously), without copying results to JS arrays.
  * @module
  */
 import { type Array, grad, jit, lax, np, random } from "../mod.ts";
@@ -20,15 +22,14 @@ for (const n of sizes) {
   const b = random.normal(kb, [n, n]);
   await a.data();
   Deno.bench({ name: `wax ${group}`, group, baseline: true }, async () => {
-    await np.matmul(a, b).data();
+    (await np.matmul(a, b).blockUntilReady()).dispose();
   });
   if (tf) {
     const ta = tf.randomNormal([n, n]);
     const tb = tf.randomNormal([n, n]);
     Deno.bench({ name: `tfjs-wasm ${group}`, group }, async () => {
-      const c = tf.matMul(ta, tb);
-      await c.data();
-      c.dispose();
+      // tfjs-wasm runs kernels synchronously: the product is computed when matMul returns.
+      tf.matMul(ta, tb).dispose();
     });
   }
   if (jax && n <= 1024) {
@@ -52,20 +53,17 @@ for (const n of sizes) {
   const fwd = jit(conv);
   const fwdBwd = jit(grad((x: Array, w: Array) => conv(x, w).sum(), { argnums: [0, 1] }));
   Deno.bench({ name: "wax conv fwd", group: "conv fwd", baseline: true }, async () => {
-    await fwd(x, w).data();
+    (await fwd(x, w).blockUntilReady()).dispose();
   });
   Deno.bench({ name: "wax conv fwd+bwd", group: "conv fwd+bwd", baseline: true }, async () => {
-    const [dx, dw] = fwdBwd(x, w) as Array[];
-    await Promise.all([dx.data(), dw.data()]);
+    for (const g of fwdBwd(x, w) as Array[]) (await g.blockUntilReady()).dispose();
   });
   if (tf) {
     type T4 = import("@tensorflow/tfjs").Tensor4D;
     const tx = tf.randomNormal([64, 14, 14, 64]) as T4;
     const tw = tf.randomNormal([5, 5, 64, 128]) as T4;
     Deno.bench({ name: "tfjs-wasm conv fwd", group: "conv fwd" }, async () => {
-      const y = tf.conv2d(tx, tw, 2, "same");
-      await y.data();
-      y.dispose();
+      tf.conv2d(tx, tw, 2, "same").dispose();
     });
     // tfjs-wasm has no Conv2DBackpropFilter kernel; training a convnet fails there.
     let trains = true;
@@ -78,7 +76,8 @@ for (const n of sizes) {
     if (trains) {
       Deno.bench({ name: "tfjs-wasm conv fwd+bwd", group: "conv fwd+bwd" }, async () => {
         const [gx, gw] = tf.grads((a, b) => tf.conv2d(a as T4, b as T4, 2, "same").sum())([tx, tw]);
-        await Promise.all([gx.data(), gw.data()]);
+        gx.dispose();
+        gw.dispose();
       });
     } else console.error("tfjs-wasm: conv backward is not available (Conv2DBackpropFilter missing)");
   }

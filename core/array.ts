@@ -37,6 +37,8 @@ export interface BufferOwner {
   read(handle: unknown, aval: Aval): Promise<TypedArray>;
   /** Returns a buffer to the backend (its pool or the collector). */
   release(handle: unknown): void;
+  /** Resolves once the buffer's value is computed (backends that compute synchronously omit it). */
+  ready?(handle: unknown): Promise<void>;
 }
 
 const JSArray = globalThis.Array;
@@ -159,6 +161,26 @@ export class Array {
     } catch (e) {
       return Promise.reject(e); // a Promise-returning API reports errors as rejections
     }
+  }
+  /**
+   * Waits until the value is computed, without copying it to the host (JAX's
+   * `block_until_ready`): for timing, or to bound the work queued on a device.
+   *
+   * @example Time a matmul
+   * ```ts
+   * import assert from "node:assert";
+   * import { np } from "@wax/wax";
+   * const a = np.ones([64, 64]);
+   * const t0 = performance.now();
+   * const c = await np.matmul(a, a).blockUntilReady();
+   * assert.ok(performance.now() >= t0);
+   * assert.equal(await c.sum().item(), 64 * 64 * 64);
+   * ```
+   */
+  async blockUntilReady(): Promise<this> {
+    const s = this.buffer("blockUntilReady");
+    await s.backend.ready?.(s.handle);
+    return this;
   }
   /** The single value of a size-1 array. */
   async item(): Promise<number> {

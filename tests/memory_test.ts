@@ -130,3 +130,16 @@ Deno.test("donation releases the donated inputs' buffers", () => {
   olds.forEach((o) => o.dispose());
   assert.deepEqual(cpu(), base2);
 });
+
+Deno.test("blockUntilReady resolves to the same array once computed; a disposed array is an error", async () => {
+  const a = np.arange(12).reshape(3, 4).astype("float32");
+  const b = np.matmul(a, a.T).add(1);
+  const r = await b.blockUntilReady();
+  assert.equal(r, b);
+  // rows of a·aᵀ + 1 by hand: a[i]·a[j] + 1
+  const rows = [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]];
+  const want = rows.flatMap((x) => rows.map((y) => x.reduce((s, v, k) => s + v * y[k], 0) + 1));
+  assert.deepEqual([...await b.data()], want);
+  b.dispose();
+  await assert.rejects(() => b.blockUntilReady(), /blockUntilReady: this array was disposed/);
+});

@@ -116,6 +116,13 @@ export class WebGpuBackend implements Backend {
     this.gpu.release(handle as Buf);
   }
 
+  async ready(): Promise<void> {
+    // Work is queued in order: once everything submitted so far is done, so is this buffer.
+    this.gpu.flush();
+    await this.gpu.device.queue.onSubmittedWorkDone();
+    this.gpu.check();
+  }
+
   execute<K extends PrimName>(prim: K, args: Array[], params: Params[K], outAvals: Aval[]): Array[] {
     this.gpu.check();
     const ins = args.map((a) => a.buffer(prim).handle as Buf);
