@@ -8,6 +8,16 @@ import { fmt, sizeOf } from "./shape.ts";
 import { bind, bind1, bitcast, broadcastInDim, convert, reshape } from "./primitives/ops.ts";
 import { type ArrayLike, asArray } from "./np/util.ts";
 import * as np from "./numpy.ts";
+import { jit } from "./transforms/jit.ts";
+
+/**
+ * `f` for eager callers runs as one jitted program (fused into a few loops on cpu, one submit
+ * on webgpu) instead of a dozen full-size eager ops; inside a trace it is inlined as usual.
+ */
+function jitWhenEager<R extends unknown[]>(f: (key: Array, ...rest: R) => Array): (key: Array, ...rest: R) => Array {
+  const j = jit(f, { staticArgnums: [1, 2, 3] });
+  return (key, ...rest) => (key?.storage ? j(key, ...rest) : f(key, ...rest));
+}
 
 function checkKey(key: Array, op: string): [Array, Array] {
   if (key.dtype !== "uint32" || key.ndim !== 1 || key.aval.shape[0] !== 2) {
@@ -75,9 +85,12 @@ export function foldIn(key: Array, data: ArrayLike): Array {
 
 /** Uniform random uint32 bits of `shape`. */
 export function bits(key: Array, shape: number[] = []): Array {
+  return bitsJ(key, shape);
+}
+const bitsJ = jitWhenEager((key: Array, shape: number[]): Array => {
   const [y0, y1] = hashShape(key, shape, "bits");
   return bind1("xor", [y0, y1], {});
-}
+});
 
 /** Options of the float samplers. */
 export interface UniformOptions {
@@ -101,12 +114,15 @@ export interface UniformOptions {
  */
 export function uniform(key: Array, shape: number[] = [], opts: UniformOptions = {}): Array {
   const { minval = 0, maxval = 1 } = opts;
-  const b = bits(key, shape);
+  return uniformJ(key, shape, minval, maxval);
+}
+const uniformJ = jitWhenEager((key: Array, shape: number[], minval: number, maxval: number): Array => {
+  const b = bitsJ(key, shape);
   const mant = bind1("shiftRightLogical", [b, broadcastInDim(convert(asArray(9, "uint32"), "uint32"), shape, [])], {});
   const one = broadcastInDim(convert(asArray(0x3f800000, "uint32"), "uint32"), shape, []);
   const f = np.subtract(bitcast(bind1("or", [mant, one], {}), "float32"), 1);
   return np.maximum(minval, np.add(np.multiply(f, maxval - minval), minval));
-}
+});
 
 /** Inverse error function (Giles' single-precision approximation, as XLA uses). */
 export function erfinv(x: ArrayLike): Array {
@@ -151,9 +167,12 @@ export function erfinv(x: ArrayLike): Array {
  * ```
  */
 export function normal(key: Array, shape: number[] = []): Array {
-  const lo = Math.fround(-1 + 2 ** -24) === -1 ? -0.99999994 : -1 + 2 ** -24;
-  return np.multiply(Math.SQRT2, erfinv(uniform(key, shape, { minval: lo, maxval: 1 })));
+  return normalJ(key, shape);
 }
+const normalJ = jitWhenEager((key: Array, shape: number[]): Array => {
+  const lo = Math.fround(-1 + 2 ** -24) === -1 ? -0.99999994 : -1 + 2 ** -24;
+  return np.multiply(Math.SQRT2, erfinv(uniformJ(key, shape, lo, 1)));
+});
 
 /** Bernoulli samples (bool) with probability `p` of true. */
 export function bernoulli(key: Array, p: ArrayLike = 0.5, shape?: number[]): Array {

@@ -58,6 +58,8 @@ export function stridedCopy(
   for (let o = 0; o < outer; o++) {
     if (si === 1 && di === 1) {
       dst.set(src.subarray(so, so + n), dO);
+    } else if (si === 0 && di === 1) {
+      dst.fill(src[so], dO, dO + n); // a broadcast row
     } else {
       for (let j = 0, s = so, t = dO; j < n; j++, s += si, t += di) dst[t] = src[s];
     }
