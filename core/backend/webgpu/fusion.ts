@@ -5,7 +5,8 @@
  * computes its members as WGSL `let`s and stores only the values used outside the group.
  * A sum/prod/max/min reduction whose input comes from an open group that nothing else reads
  * absorbs the group: it computes the chain per element inside its loop (same accumulation
- * order), so the chain's values are never stored.
+ * order), so the chain's values are never stored. Anchors (contractions and reductions) also
+ * compute the elementwise chain that consumes their result in their store (see epilogue.ts).
  * @module
  */
 import type { Aval } from "../../array.ts";
@@ -16,7 +17,9 @@ import type { PrimName } from "../../primitives/types.ts";
 import type { Buf, Gpu } from "./device.ts";
 import { ELEMENTWISE, exprDType, EXPRS, PRELUDE } from "./kernels/elementwise.ts";
 import { type Load, reduceLoad } from "./kernels/reduce.ts";
-import { elementKernel, groupsFor } from "./wgsl.ts";
+import { contractInto } from "./kernels/contract.ts";
+import { type Epilogue, epilogueStore, planEpilogues, REDUCE_OPS } from "./epilogue.ts";
+import { elementKernel, groupsFor, type Store } from "./wgsl.ts";
 
 /** One step of a program plan: a primitive, or a fused kernel (`run`). */
 export interface Step {
@@ -100,39 +103,61 @@ function fusedStep(members: Eqn[], outside: (v: Var) => boolean): Step {
   };
 }
 
-const REDUCE_OPS: Partial<Record<PrimName, "sum" | "prod" | "max" | "min">> = {
-  reduceSum: "sum",
-  reduceProd: "prod",
-  reduceMax: "max",
-  reduceMin: "min",
-};
+/** A step running `run` on `inputs` (then the epilogue's bases) that writes the epilogue's outputs (or `e`'s). */
+function anchorStep(
+  e: Eqn,
+  inputs: Var[],
+  ep: Epilogue | undefined,
+  run: (gpu: Gpu, ins: Buf[], store?: Store) => Buf[],
+): Step {
+  const all = [...inputs, ...(ep?.bases ?? [])];
+  const outs = ep?.outs ?? e.outs;
+  const store = ep && epilogueStore(e.outs[0], ep);
+  return {
+    inputs: all,
+    inAvals: all.map((v) => v.aval),
+    outAvals: outs.map((v) => v.aval),
+    outs,
+    run: (gpu: Gpu, ins: Buf[]) => run(gpu, ins, store),
+  };
+}
 
 /**
  * A reduction `r` that computes the elementwise group `members` (whose values only `r` reads)
- * per element inside its loop instead of reading a materialised input.
+ * per element inside its loop instead of reading a materialised input (none: reads its input),
+ * and its epilogue `ep` in its store.
  */
-function reduceStep(members: Eqn[], r: Eqn): Step {
-  const inputs = groupInputs(members);
+function reduceStep(members: Eqn[], r: Eqn, ep?: Epilogue): Step {
   const x = r.inputs[0];
+  const inputs = members.length ? groupInputs(members) : [x];
   const load: Load = {
     dtypes: inputs.map((v) => v.aval.dtype),
     code: (off) => {
+      if (!members.length) return { lines: "", value: `in0[${off}]` };
       const [lines, name] = chainLines(members, inputs, off, "      ");
       return { lines: lines.join("\n"), value: name.get(x)! };
     },
   };
   const { axes } = r.params as { axes: number[] };
-  return {
-    inputs,
-    inAvals: inputs.map((v) => v.aval),
-    outAvals: [r.outs[0].aval],
-    outs: [r.outs[0]],
-    run: (gpu, ins) => [reduceLoad(gpu, ins, load, x.aval, axes, REDUCE_OPS[r.prim]!)],
-  };
+  const op = REDUCE_OPS[r.prim]!;
+  return anchorStep(r, inputs, ep, (gpu, ins, store) => reduceLoad(gpu, ins, { load, aval: x.aval, axes, op, store }));
+}
+
+/** A contraction computing its epilogue `ep` in its store. */
+function contractStep(e: Eqn, ep: Epilogue): Step {
+  const prim = e.prim as "dotGeneral" | "convGeneralDilated";
+  const avals = e.inputs.map((v) => v.aval);
+  return anchorStep(
+    e,
+    e.inputs,
+    ep,
+    (gpu, ins, store) => contractInto(gpu, prim, ins, avals, e.params as never, e.outs[0].aval, store),
+  );
 }
 
 /** The steps of program `j`: its equations with elementwise chains fused. */
 export function planFusion(j: Jaxpr): Step[] {
+  const { byAnchor, absorbed } = planEpilogues(j, maxBindings);
   const users = new Map<Var, Set<Eqn>>();
   for (const e of j.eqns) for (const v of e.inputs) (users.get(v) ?? users.set(v, new Set()).get(v)!).add(e);
   const finals = new Set(j.outs);
@@ -161,20 +186,30 @@ export function planFusion(j: Jaxpr): Step[] {
   };
 
   for (const e of j.eqns) {
-    // A reduction whose input comes from an open group that nothing else reads absorbs it.
+    if (absorbed.has(e)) continue; // computed in an epilogue, or only read through by one
+    const ep = byAnchor.get(e);
+    // A reduction whose input comes from an open group that nothing else reads absorbs it
+    // (if its kernel can also bind the epilogue's buffers).
     const k0 = REDUCE_OPS[e.prim] && e.inputs.length === 1 ? owner.get(e.inputs[0]) : undefined;
+    const epBindings = ep ? ep.bases.length + ep.outs.length : 1;
     if (k0 !== undefined) {
       const members = open.get(k0)!;
       const set = new Set<Eqn>([...members, e]);
       const internal = members.every((m) =>
         m.outs.every((v) => !finals.has(v) && [...(users.get(v) ?? [])].every((u) => set.has(u)))
       );
-      if (internal && groupInputs(members).length + 1 <= maxBindings) {
+      if (internal && groupInputs(members).length + epBindings <= maxBindings) {
         open.delete(k0);
         for (const m of members) for (const v of m.outs) owner.delete(v);
-        steps.push(reduceStep(members, e));
+        for (const v of ep?.bases ?? []) if (owner.has(v)) close(owner.get(v)!);
+        steps.push(reduceStep(members, e, ep));
         continue;
       }
+    }
+    if (ep) {
+      for (const v of [...e.inputs, ...ep.bases]) if (owner.has(v)) close(owner.get(v)!);
+      steps.push(REDUCE_OPS[e.prim] ? reduceStep([], e, ep) : contractStep(e, ep));
+      continue;
     }
     const fusable = ELEMENTWISE.has(e.prim) && e.outs.length === 1 && sizeOf(e.outs[0].aval.shape) > 0;
     const key = fusable ? shapeKey(e.outs[0].aval) : "-";

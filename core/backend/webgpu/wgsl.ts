@@ -93,3 +93,29 @@ export function dotIdx(names: readonly string[], strides: readonly number[], off
   if (off !== 0 || terms.length === 0) terms.push(String(off));
   return terms.join(" + ");
 }
+
+/**
+ * How a kernel stores its result: WGSL statements that write `out0..` (of `outs` dtypes) at
+ * flat output index `idx` from the result `value`, reading extra inputs `in{first}..` (of
+ * `ins` dtypes). A plain store writes `out0[idx] = value`; a fused epilogue first computes an
+ * elementwise chain of the value (see epilogue.ts).
+ */
+export interface Store {
+  /** Dtypes of the extra inputs the store reads. */
+  ins: DType[];
+  /** Dtypes of the outputs it writes. */
+  outs: DType[];
+  /** The statements, given the binding number of the first extra input. */
+  code: (first: number, idx: string, value: string) => string;
+  /** True for a fused epilogue (larger code than a plain store). */
+  fused?: boolean;
+  /** Helper functions the statements call (a subset of the elementwise `PRELUDE`). */
+  decls?: string;
+}
+
+/** The store of a kernel with one output of `dtype` and no epilogue. */
+export const plainStore = (dtype: DType): Store => ({
+  ins: [],
+  outs: [dtype],
+  code: (_first, idx, value) => `out0[${idx}] = ${value};`,
+});

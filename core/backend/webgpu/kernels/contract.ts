@@ -6,14 +6,16 @@
  * strided, dilated input position (no im2col buffer). Each invocation owns a 16×16 register
  * block (16 rows × 4 vec4 columns), workgroups of 8 invocations walk m fastest so neighbouring
  * workgroups share their B columns in cache; tiny problems use one invocation per output.
+ * The store `st` may carry a fused epilogue (bias, activation, scale: see epilogue.ts).
  * @module
  */
+import type { Aval } from "../../../array.ts";
 import type { DType } from "../../../dtype.ts";
 import { sizeOf, stridesOf } from "../../../shape.ts";
 import type { ContractParams, ConvParams, DotDims } from "../../../primitives/contract.ts";
 import type { Buf, Gpu } from "../device.ts";
 import type { GpuFamily } from "../kernel_types.ts";
-import { bindings, groupsFor, MAX_GROUPS, WG, wgslType } from "../wgsl.ts";
+import { bindings, groupsFor, MAX_GROUPS, plainStore, type Store, WG, wgslType } from "../wgsl.ts";
 import { outBuf } from "./elementwise.ts";
 
 /** A GEMM problem: sizes, dtype and WGSL load/store functions `la(g,m,k)`, `lb(g,k,n)`, `st(g,m,n,v)`. */
@@ -29,6 +31,11 @@ export interface Gemm {
   lb4?: string;
   /** Input bindings declared as arrays of vec4 (for `lb4`; `fns` must index them so). */
   vec4In?: number[];
+  /**
+   * Store through one rolled loop instead of one unrolled `st` call per element of the block
+   * (a fused epilogue inlined 256 times makes the kernel compile very slowly).
+   */
+  rolledStore?: boolean;
 }
 
 /**
@@ -67,7 +74,18 @@ function blocked(p: Gemm, rm: number, VB: number): string {
       body.push(T === "f32" ? `    c${i}_${j} = fma(a${i}, b${j}, c${i}_${j});` : `    c${i}_${j} += a${i} * b${j};`);
     }
   }
-  for (let i = 0; i < rm; i++) {
+  if (p.rolledStore) {
+    const all = Array.from({ length: rm * VB }, (_, t) => `c${Math.floor(t / VB)}_${t % VB}`);
+    stores.push(`  var cs = array<${V}, ${rm * VB}>(${all.join(", ")});
+  for (var t = 0; t < ${rm * VB} * one; t++) {
+    let mt = m0 + t / ${VB};
+    let nt = n0 + (t % ${VB}) * ${WX * 4};
+    for (var c = 0; c < 4 * one; c++) {
+      if (mt < ${p.M} && nt + c < ${p.N}) { st(g, mt, nt + c, cs[t][c]); }
+    }
+  }`);
+  }
+  for (let i = 0; i < rm && !p.rolledStore; i++) {
     for (let j = 0; j < VB; j++) {
       for (let c = 0; c < 4; c++) {
         stores.push(
@@ -128,8 +146,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 `;
 }
 
-/** Records a GEMM: register-blocked when the output is large enough, else one invocation per output. */
-export function runGemm(gpu: Gpu, p: Gemm, ins: Buf[], out: Buf, dtypes: DType[], outDtype: DType): void {
+/**
+ * Records a GEMM: register-blocked when the output is large enough, else one invocation per
+ * output. `ins` are the operands then the store's extra inputs (`dtypes` likewise).
+ */
+export function runGemm(gpu: Gpu, p: Gemm, ins: Buf[], outs: Buf[], dtypes: DType[], outDtypes: DType[]): void {
   if (p.G * p.M * p.N === 0) return;
   const { RM, VB, WX, mFast } = gemmTiling;
   // Smaller blocks for small problems (clamped rows/columns are wasted work).
@@ -138,7 +159,7 @@ export function runGemm(gpu: Gpu, p: Gemm, ins: Buf[], out: Buf, dtypes: DType[]
   while (vb > 1 && 4 * vb * WX > p.N) vb >>= 1;
   const nb = Math.ceil(p.N / (4 * vb * WX)), mb = Math.ceil(p.M / rm);
   const big = p.N >= 8 && p.K >= 4 && Math.max(p.G, nb, mb) <= MAX_GROUPS;
-  let decls = bindings(dtypes, [outDtype]);
+  let decls = bindings(dtypes, outDtypes);
   for (const i of p.vec4In ?? []) {
     decls = decls.replace(`in${i}: array<${wgslType(dtypes[i])}>`, `in${i}: array<vec4<${wgslType(dtypes[i])}>>`);
   }
@@ -146,7 +167,7 @@ export function runGemm(gpu: Gpu, p: Gemm, ins: Buf[], out: Buf, dtypes: DType[]
   const groups: [number, number, number] = big
     ? (mFast ? [mb, nb, p.G] : [nb, mb, p.G])
     : [groupsFor(p.G * p.M * p.N)[0], 1, 1];
-  gpu.dispatch({ code, ins, outs: [out], groups });
+  gpu.dispatch({ code, ins, outs, groups });
 }
 
 /** Splits axes into contiguous runs: returns WGSL computing Σ idx·stride of flat `v` over `axes`. */
@@ -173,19 +194,23 @@ function axisOffset(v: string, shape: readonly number[], st: readonly number[], 
   }).join(" + ");
 }
 
-const storeFn = (d: DType, idx: string) =>
-  `fn st(g: i32, m: i32, n: i32, v: ${accType(d)}) { out0[${idx}] = ${
-    d === "bool" ? "select(0u, 1u, v != 0u)" : "v"
-  }; }`;
+/** The GEMM's `st`: the output at flat index `idx` goes through `store` (extra inputs from binding 2). */
+const storeFn = (d: DType, idx: string, store: Store) =>
+  `fn st(g: i32, m: i32, n: i32, v: ${accType(d)}) {
+  let i = ${idx};
+  ${store.code(2, "i", d === "bool" ? "select(0u, 1u, v != 0u)" : "v")}
+}
+${store.decls ?? ""}`;
 
 function dotGeneral(
   gpu: Gpu,
-  [a, b]: Buf[],
+  ins: Buf[],
   as: readonly number[],
   bs: readonly number[],
   dims: DotDims,
   dtype: DType,
-): Buf {
+  store: Store,
+): Buf[] {
   const [[ac, bc], [ab, bb]] = [dims.contract, dims.batch];
   const aFree = as.map((_, i) => i).filter((i) => !ac.includes(i) && !ab.includes(i));
   const bFree = bs.map((_, i) => i).filter((i) => !bc.includes(i) && !bb.includes(i));
@@ -203,13 +228,15 @@ function dotGeneral(
 fn lb(g: i32, k: i32, n: i32) -> ${T} { ${
     vec ? `let i = ${bOff(nOff)}; return in1[i / 4][i % 4];` : `return in1[${bOff(nOff)}];`
   } }
-${storeFn(dtype, `(g * ${M} + m) * ${N} + n`)}`;
+${storeFn(dtype, `(g * ${M} + m) * ${N} + n`, store)}`;
   const lb4 = vec
     ? `fn lb4(g: i32, k: i32, n: i32) -> vec4<${T}> { return in1[(${bOff(`min(n, ${N - 4})`)}) / 4]; }`
     : undefined;
-  const out = gpu.alloc(4 * G * M * N);
-  runGemm(gpu, { G, M, N, K, dtype, fns, lb4, vec4In: vec ? [1] : [] }, [a, b], out, [dtype, dtype], dtype);
-  return out;
+  const outs = store.outs.map(() => gpu.alloc(4 * G * M * N));
+  const dtypes = [dtype, dtype, ...store.ins];
+  const gemm = { G, M, N, K, dtype, fns, lb4, vec4In: vec ? [1] : [], rolledStore: store.fused };
+  runGemm(gpu, gemm, ins, outs, dtypes, store.outs);
+  return outs;
 }
 
 function conv(
@@ -220,7 +247,8 @@ function conv(
   p: ConvParams,
   os: readonly number[],
   dtype: DType,
-): Buf {
+  store: Store,
+): Buf[] {
   const nsp = ls.length - 2;
   const [Nin, C] = ls, [O, I] = rs;
   const FG = p.featureGroupCount, BG = p.batchGroupCount;
@@ -257,22 +285,36 @@ fn lb(g: i32, k: i32, n: i32) -> ${A} {
 ${posLines.join("\n")}
   return in0[off];
 }
-${storeFn(dtype, `((n / ${Q}) * ${O} + g * ${Mg} + m) * ${Q} + n % ${Q}`)}`;
-  const out = gpu.alloc(4 * sizeOf(os));
-  if (S === 0 || T === 0) {
-    // Empty input or kernel: every output is zero.
-    runGemm(gpu, { G, M: Mg, N: Nout * Q, K: 0, dtype, fns }, ins, out, [dtype, dtype], dtype);
-    return out;
-  }
-  runGemm(gpu, { G, M: Mg, N: Nout * Q, K: I * T, dtype, fns }, ins, out, [dtype, dtype], dtype);
-  return out;
+${storeFn(dtype, `((n / ${Q}) * ${O} + g * ${Mg} + m) * ${Q} + n % ${Q}`, store)}`;
+  const outs = store.outs.map(() => gpu.alloc(4 * sizeOf(os)));
+  // An empty input or kernel (K = 0) makes every output zero.
+  const K = S === 0 || T === 0 ? 0 : I * T;
+  const gemm = { G, M: Mg, N: Nout * Q, K, dtype, fns, rolledStore: store.fused };
+  runGemm(gpu, gemm, ins, outs, [dtype, dtype, ...store.ins], store.outs);
+  return outs;
+}
+
+/**
+ * Records a contraction (operands `ins[0..1]` of `inAvals`, result aval `o`) whose result goes
+ * through `store`, which reads `ins[2..]`; returns the store's outputs.
+ */
+export function contractInto<K extends keyof ContractParams>(
+  gpu: Gpu,
+  prim: K,
+  ins: Buf[],
+  inAvals: readonly Aval[],
+  params: ContractParams[K],
+  o: Aval,
+  store: Store = plainStore(o.dtype),
+): Buf[] {
+  const [l, r] = inAvals;
+  if (prim === "dotGeneral") return dotGeneral(gpu, ins, l.shape, r.shape, params as DotDims, o.dtype, store);
+  if (sizeOf(o.shape) === 0) return store.outs.map(() => outBuf(gpu, o));
+  return conv(gpu, ins, l.shape, r.shape, params as ConvParams, o.shape, o.dtype, store);
 }
 
 /** Kernels of the contraction primitives. */
 export const contractKernels: GpuFamily<ContractParams> = {
-  dotGeneral: (gpu, ins, [a, b], dims, [o]) => [dotGeneral(gpu, ins, a.shape, b.shape, dims, o.dtype)],
-  convGeneralDilated: (gpu, ins, [l, r], p, [o]) => {
-    if (sizeOf(o.shape) === 0) return [outBuf(gpu, o)];
-    return [conv(gpu, ins, l.shape, r.shape, p, o.shape, o.dtype)];
-  },
+  dotGeneral: (gpu, ins, avals, dims, [o]) => contractInto(gpu, "dotGeneral", ins, avals, dims, o),
+  convGeneralDilated: (gpu, ins, avals, p, [o]) => contractInto(gpu, "convGeneralDilated", ins, avals, p, o),
 };

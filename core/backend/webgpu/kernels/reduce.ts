@@ -9,7 +9,18 @@ import { sizeOf, stridesOf } from "../../../shape.ts";
 import type { ReduceParams } from "../../../primitives/reduce.ts";
 import type { Buf, Gpu } from "../device.ts";
 import type { GpuFamily, GpuKernel } from "../kernel_types.ts";
-import { bindings, dotIdx, elementKernel, groupsFor, lit, MAX_GROUPS, unravel, wgslType } from "../wgsl.ts";
+import {
+  bindings,
+  dotIdx,
+  elementKernel,
+  groupsFor,
+  lit,
+  MAX_GROUPS,
+  plainStore,
+  type Store,
+  unravel,
+  wgslType,
+} from "../wgsl.ts";
 import { outBuf, PRELUDE } from "./elementwise.ts";
 
 type Op = "sum" | "prod" | "max" | "min";
@@ -84,16 +95,34 @@ const plainLoad = (d: DType): Load => ({ dtypes: [d], code: (off) => ({ lines: "
 
 /** Records a reduction of `x` over `axes` with `op`. */
 export function reduceBuf(gpu: Gpu, x: Buf, a: Aval, axes: readonly number[], op: Op): Buf {
-  return reduceLoad(gpu, [x], plainLoad(a.dtype), a, axes, op);
+  return reduceLoad(gpu, [x], { load: plainLoad(a.dtype), aval: a, axes, op })[0];
 }
 
-/** Records a reduction over `axes` with `op` of the value `load` reads from `xs` (aval `a`). */
-export function reduceLoad(gpu: Gpu, xs: Buf[], load: Load, a: Aval, axes: readonly number[], op: Op): Buf {
+/** A reduction: what it reads (`load`, of aval `aval`), over which axes, how, and how it stores. */
+export interface ReduceSpec {
+  load: Load;
+  aval: Aval;
+  axes: readonly number[];
+  op: Op;
+  /** Default: the plain store of the reduced value. */
+  store?: Store;
+}
+
+/**
+ * Records a reduction. `xs` are the buffers `load` reads, then the extra inputs of the
+ * store (an epilogue computed on each reduced value before it is written); returns the
+ * store's outputs. (The kernels declare all of `PRELUDE`, so `store.decls` is not needed.)
+ */
+export function reduceLoad(gpu: Gpu, xs: Buf[], spec: ReduceSpec): Buf[] {
+  const { load, aval: a, axes, op } = spec;
+  const store = spec.store ?? plainStore(a.dtype);
   const { lines, value } = load.code("off");
   const step = `${lines ? `${lines}\n` : ""}      acc = ${combiner(op, a.dtype).f("acc", value)};`;
   const { base, red, R, O } = offsets(a, axes);
-  const out = gpu.alloc(4 * O);
-  if (O === 0) return out;
+  const outs = store.outs.map(() => gpu.alloc(4 * O));
+  if (O === 0) return outs;
+  const nLoad = load.dtypes.length;
+  const ins = [...load.dtypes, ...store.ins];
   const { f, init } = combiner(op, a.dtype);
   const T = wgslType(a.dtype);
   let code: string;
@@ -114,24 +143,24 @@ ${step}
     out0[i] = acc;`;
     gpu.dispatch({
       code: elementKernel(load.dtypes, [a.dtype], O * P, body1, PRELUDE),
-      ins: xs,
+      ins: xs.slice(0, nLoad),
       outs: [part],
       groups: groupsFor(O * P),
     });
     const body2 = `    var acc: ${T} = ${init};
     for (var r = 0; r < ${P} * one; r++) { acc = ${f("acc", `in0[i * ${P} + r]`)}; }
-    out0[i] = acc;`;
+    ${store.code(1, "i", "acc")}`;
     gpu.dispatch({
-      code: elementKernel([a.dtype], [a.dtype], O, body2, PRELUDE),
-      ins: [part],
-      outs: [out],
+      code: elementKernel([a.dtype, ...store.ins], store.outs, O, body2, PRELUDE),
+      ins: [part, ...xs.slice(nLoad)],
+      outs,
       groups: groupsFor(O),
     });
     gpu.release(part);
-    return out;
+    return outs;
   }
   if (R >= 256 && O <= 8192) {
-    code = `${bindings(load.dtypes, [a.dtype])}
+    code = `${bindings(ins, store.outs)}
 ${PRELUDE}
 var<workgroup> sh: array<${T}, ${TREE}>;
 @compute @workgroup_size(${TREE})
@@ -151,7 +180,9 @@ ${step}
       if (lid.x < s) { sh[lid.x] = ${f("sh[lid.x]", "sh[lid.x + s]")}; }
       workgroupBarrier();
     }
-    if (lid.x == 0u) { out0[o] = sh[0]; }
+    if (lid.x == 0u) {
+      ${store.code(nLoad, "o", "sh[0]")}
+    }
     workgroupBarrier();
   }
 }
@@ -165,12 +196,12 @@ ${base}
 ${red}
 ${step}
     }
-    out0[o] = acc;`;
-    code = elementKernel(load.dtypes, [a.dtype], O, body, PRELUDE);
+    ${store.code(nLoad, "o", "acc")}`;
+    code = elementKernel(ins, store.outs, O, body, PRELUDE);
     groups = groupsFor(O);
   }
-  gpu.dispatch({ code, ins: xs, outs: [out], groups });
-  return out;
+  gpu.dispatch({ code, ins: xs, outs, groups });
+  return outs;
 }
 
 const reduceK = (op: Op): GpuKernel<{ axes: number[] }> => (gpu, [x], [a], { axes }) => [
