@@ -197,6 +197,20 @@ function reduceOracle(
   return out;
 }
 
+Deno.test("float32 sums over every axis subset of 4-d arrays equal an ordered float64 sum exactly", () => {
+  // The in-place sum and the transposing fallback both add in row-major order of the reduced
+  // axes into a float64 accumulator: the oracle does the same, so results must be identical.
+  for (const shape of [[3, 4, 5, 6], [2, 1, 7, 3], [5, 3, 1, 1], [1, 9, 2, 4]]) {
+    const x = randF(size(shape));
+    for (let mask = 0; mask < 16; mask++) {
+      const axes = [0, 1, 2, 3].filter((d) => mask & (1 << d));
+      const outShape = shape.filter((_, i) => !axes.includes(i));
+      const got = k1(R.reduceSum, [x], [av(shape)], { axes }, av(outShape));
+      same(got, reduceOracle(x, shape, axes, 0, (a, v) => a + v).map(Math.fround), `sum ${shape} over ${axes}`);
+    }
+  }
+});
+
 Deno.test("reductions over any axes", () => {
   const shape = [3, 4, 5];
   const x = randF(60);

@@ -4,7 +4,8 @@
  * @module
  */
 import type { DType, TypedArray } from "../../../dtype.ts";
-import { allocPooled } from "../pool.ts";
+import { allocPooled, allocUninit } from "../pool.ts";
+import { stridesOf } from "../../../shape.ts";
 import type { Aval } from "../../../array.ts";
 import type { ReduceParams } from "../../../primitives/reduce.ts";
 import type { FamilyKernels, Kernel } from "../kernel_types.ts";
@@ -23,10 +24,66 @@ function rowsOf(x: TypedArray, a: Aval, axes: readonly number[]): [TypedArray, n
 
 type Fold = (x: TypedArray, start: number, n: number) => number;
 
+/** Merges adjacent axes of a strided box (as `stridedCopy` does); drops size-1 axes. */
+function mergeAxes(shape: number[], strides: number[]): [number[], number[]] {
+  const sh: number[] = [], st: number[] = [];
+  shape.forEach((n, d) => {
+    if (n === 1) return;
+    const k = sh.length - 1;
+    if (k >= 0 && st[k] === strides[d] * n) {
+      sh[k] *= n;
+      st[k] = strides[d];
+    } else {
+      sh.push(n);
+      st.push(strides[d]);
+    }
+  });
+  return [sh, st];
+}
+
+/**
+ * Float32 sums read in place (no transposed copy) when the reduced axes merge into at most
+ * two strided runs: each output adds its elements in the same order as the transposed rows
+ * (reduced axes in order, row-major) into a float64 accumulator, so results are identical.
+ */
+function sumInPlace(x: Float32Array, shape: readonly number[], axes: readonly number[]): Float32Array | null {
+  const st = stridesOf(shape);
+  const red = [...axes].sort((p, q) => p - q);
+  const keepAx = shape.map((_, i) => i).filter((i) => !red.includes(i));
+  const [rs, rst] = mergeAxes(red.map((d) => shape[d]), red.map((d) => st[d]));
+  if (rs.length > 2) return null;
+  const [r1, s1] = rs.length === 2 ? [rs[0], rst[0]] : [1, 0];
+  const [r2, s2] = rs.length >= 1 ? [rs[rs.length - 1], rst[rst.length - 1]] : [1, 0];
+  const [ks, kst] = mergeAxes(keepAx.map((d) => shape[d]), keepAx.map((d) => st[d]));
+  const rows = ks.reduce((n, v) => n * v, 1);
+  const out = allocUninit("float32", rows) as Float32Array;
+  const idx = ks.map(() => 0);
+  let base = 0;
+  for (let r = 0; r < rows; r++) {
+    let acc = 0;
+    for (let i = 0, p = base; i < r1; i++, p += s1) {
+      if (s2 === 1) { for (let j = p, e = p + r2; j < e; j++) acc += x[j]; }
+      else for (let j = 0, q = p; j < r2; j++, q += s2) acc += x[q];
+    }
+    out[r] = acc;
+    for (let d = ks.length - 1; d >= 0; d--) {
+      base += kst[d];
+      if (++idx[d] < ks[d]) break;
+      base -= kst[d] * ks[d];
+      idx[d] = 0;
+    }
+  }
+  return out;
+}
+
 function foldK(folds: Partial<Record<DType, Fold>>): Kernel<{ axes: number[] }> {
   return ([x], [a], { axes }, [o]) => {
     const fold = folds[a.dtype];
     if (!fold) throw new TypeError(`cpu reduction: unsupported dtype ${a.dtype}`);
+    if (fold === sumF && a.dtype === "float32" && x.length > 0) {
+      const out = sumInPlace(x as Float32Array, a.shape, axes);
+      if (out) return [out];
+    }
     const [data, rows, cols] = rowsOf(x, a, axes);
     const out = allocPooled(o.dtype, rows);
     for (let r = 0; r < rows; r++) out[r] = fold(data, r * cols, cols);
