@@ -122,6 +122,29 @@ cpuTest("fusion: int32, uint32 and bool wrap, divide and shift exactly like the 
   }, [i, j, u, v]);
 });
 
+cpuTest("fusion: selects pick exactly on every dtype (branch-free bit select)", async () => {
+  // NaN, ±Inf, -0 and +0 in both branches; uint32 above 2^31; int32 extremes; predicates from
+  // comparisons (including NaN comparisons), from bool inputs and from their negation.
+  const x = np.array([NaN, -0, 0, Infinity, -Infinity, 1.5, -2.5, 3e38, -1e-45, 7], { dtype: "float32" });
+  const y = np.array([0, NaN, -0, -Infinity, 5, -1.5, NaN, -3e38, 1e-45, -7], { dtype: "float32" });
+  const i = np.array([-2147483648, 2147483647, -1, 0, 1, 5, -5, 100, -100, 3], { dtype: "int32" });
+  const u = np.array([4294967295, 2147483648, 0, 1, 3000000000, 7, 8, 9, 10, 11], { dtype: "uint32" });
+  const b = np.array([1, 0, 1, 0, 1, 1, 0, 0, 1, 0], { dtype: "bool" });
+  await checkFused((x: Arr, y: Arr, i: Arr, u: Arr, b: Arr) => {
+    const p = op("gt", x, y), q = op("ne", x, x), r = op("not", b);
+    const iu = cvt(u, "int32"), ui = cvt(i, "uint32");
+    return [
+      op("select", p, x, y),
+      op("select", q, y, x),
+      op("select", b, op("neg", x), y),
+      op("select", r, i, iu),
+      op("select", op("lt", i, iu), u, ui),
+      op("select", p, b, r),
+      op("add", op("select", op("le", x, y), x, op("mul", y, x)), x),
+    ];
+  }, [x, y, i, u, b]);
+});
+
 cpuTest("fusion: convert and bitcast between every dtype", async () => {
   const x = np.array([...floats(16, 3), 3e9, -3e9, 4294967296, 2147483648, 1.7, -1.7, 255.5, 256], {
     dtype: "float32",
