@@ -266,7 +266,16 @@ export const elementwiseKernels: FamilyKernels<ElementwiseParams> = {
 
   select: ([p, a, b], _avals, _p, [o]) => {
     const out = allocUninit(o.dtype, a.length);
-    for (let i = 0; i < a.length; i++) out[i] = p[i] ? a[i] : b[i];
+    if (o.dtype === "bool") {
+      for (let i = 0; i < a.length; i++) out[i] = p[i] ? a[i] : b[i];
+      return [out];
+    }
+    // A branch-free bit select on the 32-bit words (data-dependent predicates mispredict).
+    const [x, y, z] = [a, b, out].map((t) => new Int32Array(t.buffer, t.byteOffset, t.length));
+    for (let i = 0; i < a.length; i++) {
+      const m = -(p[i] !== 0);
+      z[i] = (x[i] & m) | (y[i] & ~m);
+    }
     return [out];
   },
   convert: convertK,
