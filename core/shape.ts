@@ -98,3 +98,23 @@ export function reversedView(shape: readonly number[], axes: readonly number[]):
   });
   return { offset: sizeOf(shape) === 0 ? 0 : offset, strides };
 }
+
+/**
+ * A strided index space with size-1 axes dropped and adjacent axes merged where the outer
+ * stride is the inner one times its size (same iteration order, fewer axes).
+ */
+export function mergeAxes(shape: readonly number[], strides: readonly number[]): [number[], number[]] {
+  const sh: number[] = [], st: number[] = [];
+  shape.forEach((n, d) => {
+    if (n === 1) return;
+    const k = sh.length - 1;
+    if (k >= 0 && st[k] === strides[d] * n) {
+      sh[k] *= n;
+      st[k] = strides[d];
+    } else {
+      sh.push(n);
+      st.push(strides[d]);
+    }
+  });
+  return [sh, st];
+}

@@ -4,22 +4,10 @@
  * reshape or a program's intermediates keep their values while the pool is churned).
  */
 import assert from "node:assert/strict";
-import { type Array, grad, jit, np, random, stopGradient, tree, useBackend } from "../mod.ts";
-import { defaultBackend } from "../core/backend/backend.ts";
+import { type Array, grad, jit, np, random, stopGradient, tree } from "../mod.ts";
 import { allocPooled, MIN_BYTES, pooledBytes, recycle, trimPool } from "../core/backend/cpu/pool.ts";
 import { fusion } from "../core/backend/cpu/executor.ts";
-
-function cpuTest(name: string, fn: () => Promise<void> | void): void {
-  Deno.test(name, async () => {
-    const prev = defaultBackend().name;
-    await useBackend("cpu");
-    try {
-      await fn();
-    } finally {
-      await useBackend(prev);
-    }
-  });
-}
+import { cpuTest } from "./_backend.ts";
 
 const big = MIN_BYTES / 4; // float32 elements in the smallest pooled buffer
 

@@ -8,8 +8,8 @@ import assert from "node:assert/strict";
 import { type Array as Arr, jit, np, random } from "../mod.ts";
 import { bind, bind1 } from "../core/trace.ts";
 import { fusion, profile } from "../core/backend/cpu/executor.ts";
-import { defaultBackend, useBackend } from "../core/backend/backend.ts";
 import type { DType } from "../core/dtype.ts";
+import { cpuTest } from "./_backend.ts";
 
 const list = (y: Arr | Arr[]) => (globalThis.Array.isArray(y) ? y : [y]);
 const op = (prim: string, ...xs: Arr[]) => bind1(prim as never, xs, {} as never);
@@ -69,17 +69,6 @@ const ints = [0, 1, -1, 2, -2, 7, -7, 31, 32, 33, 2147483647, -2147483648, 65536
 const uints = [0, 1, 2, 7, 31, 32, 33, 4294967295, 2147483648, 2147483647, 65536, 99999, 3, 5, 1000000007, 12];
 
 /** These tests exercise the cpu executor: each runs on cpu whatever backend the suite uses. */
-function cpuTest(name: string, fn: () => Promise<void>): void {
-  Deno.test(name, async () => {
-    const prev = defaultBackend().name;
-    await useBackend("cpu");
-    try {
-      await fn();
-    } finally {
-      await useBackend(prev);
-    }
-  });
-}
 
 cpuTest("fusion: a long float32 chain with NaN, Inf and -0 is bit-exact", async () => {
   const x = np.array(floats(32, 0)).reshape(4, 8);

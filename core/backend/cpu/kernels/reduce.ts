@@ -5,7 +5,7 @@
  */
 import type { DType, TypedArray } from "../../../dtype.ts";
 import { allocPooled, allocUninit } from "../pool.ts";
-import { stridesOf } from "../../../shape.ts";
+import { mergeAxes, stridesOf } from "../../../shape.ts";
 import type { Aval } from "../../../array.ts";
 import type { ReduceParams } from "../../../primitives/reduce.ts";
 import type { FamilyKernels, Kernel } from "../kernel_types.ts";
@@ -23,23 +23,6 @@ function rowsOf(x: TypedArray, a: Aval, axes: readonly number[]): [TypedArray, n
 }
 
 type Fold = (x: TypedArray, start: number, n: number) => number;
-
-/** Merges adjacent axes of a strided box (as `stridedCopy` does); drops size-1 axes. */
-function mergeAxes(shape: number[], strides: number[]): [number[], number[]] {
-  const sh: number[] = [], st: number[] = [];
-  shape.forEach((n, d) => {
-    if (n === 1) return;
-    const k = sh.length - 1;
-    if (k >= 0 && st[k] === strides[d] * n) {
-      sh[k] *= n;
-      st[k] = strides[d];
-    } else {
-      sh.push(n);
-      st.push(strides[d]);
-    }
-  });
-  return [sh, st];
-}
 
 /**
  * Float32 sums read in place (no transposed copy) when the reduced axes merge into at most

@@ -5,7 +5,7 @@
  */
 import type { Aval } from "../../../array.ts";
 import type { DType } from "../../../dtype.ts";
-import { sizeOf, stridesOf } from "../../../shape.ts";
+import { mergeAxes, sizeOf, stridesOf } from "../../../shape.ts";
 import type { ReduceParams } from "../../../primitives/reduce.ts";
 import type { Buf, Gpu } from "../device.ts";
 import type { GpuFamily, GpuKernel } from "../kernel_types.ts";
@@ -46,30 +46,13 @@ export function combiner(op: Op, dtype: DType): { f: (a: string, b: string) => s
   }
 }
 
-/** Merges contiguous axes of a strided index space. */
-function merge(shape: number[], strides: number[]): [number[], number[]] {
-  const sh: number[] = [], st: number[] = [];
-  shape.forEach((n, d) => {
-    if (n === 1) return;
-    const k = sh.length - 1;
-    if (k >= 0 && st[k] === strides[d] * n) {
-      sh[k] *= n;
-      st[k] = strides[d];
-    } else {
-      sh.push(n);
-      st.push(strides[d]);
-    }
-  });
-  return [sh, st];
-}
-
 /** WGSL declaring `${v}` = input offset of (output `o`, reduction index `r`). */
 function offsets(a: Aval, axes: readonly number[]): { base: string; red: string; R: number; O: number } {
   const st = stridesOf(a.shape);
   const keep = a.shape.map((_, i) => i).filter((i) => !axes.includes(i));
   const red = [...axes].sort((p, q) => p - q);
-  const [ks, kst] = merge(keep.map((d) => a.shape[d]), keep.map((d) => st[d]));
-  const [rs, rst] = merge(red.map((d) => a.shape[d]), red.map((d) => st[d]));
+  const [ks, kst] = mergeAxes(keep.map((d) => a.shape[d]), keep.map((d) => st[d]));
+  const [rs, rst] = mergeAxes(red.map((d) => a.shape[d]), red.map((d) => st[d]));
   const kn = ks.map((_, d) => `k${d}`), rn = rs.map((_, d) => `r${d}`);
   return {
     base: `${unravel("o", ks, "k")}\n    let base = ${dotIdx(kn, kst)};`,
