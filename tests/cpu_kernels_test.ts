@@ -11,6 +11,7 @@ import { contractKernels as C, setConvColBlock, setConvPath } from "../core/back
 import { windowKernels as W } from "../core/backend/cpu/kernels/window.ts";
 import { randomKernels as RND } from "../core/backend/cpu/kernels/random.ts";
 import { convRef, dotGeneralRef } from "../core/backend/cpu/kernels/reference_contract.ts";
+import { ConvGather } from "../core/backend/cpu/kernels/conv_gather.ts";
 // ---------- helpers ----------
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 const strides = (s: readonly number[]) => s.map((_, i) => size(s.slice(i + 1)));
@@ -579,9 +580,19 @@ Deno.test("convGeneralDilated matches convRef", () => {
       padding: [[2, 1], [0, 3]],
     }],
   ];
-  for (const [path, blockElems] of [["auto", 1 << 22], ["auto", 7], ["phase", 7], ["phase", 300]] as const) {
+  for (
+    const [path, blockElems, wasm] of [
+      ["auto", 1 << 22, true],
+      ["auto", 7, true],
+      ["phase", 7, true],
+      ["phase", 300, true],
+      ["phase", 1 << 22, false],
+      ["phase", 300, false],
+    ] as const
+  ) {
     setConvPath(path);
     setConvColBlock(blockElems);
+    ConvGather.enabled = wasm;
     for (const [ls, rs, pp] of cases) {
       const p = conv({ nsp: ls.length - 2, ...pp });
       const x = randF(size(ls)), w = randF(size(rs));
@@ -598,6 +609,31 @@ Deno.test("convGeneralDilated matches convRef", () => {
   }
   setConvPath("auto");
   setConvColBlock(1 << 22);
+  ConvGather.enabled = true;
+});
+Deno.test("the wasm gather split over two threads matches convRef", () => {
+  const eng = ConvGather.get();
+  if (!eng) return console.log("no shared-memory WebAssembly here: the JavaScript gather is tested above");
+  const threads = eng.warmup(5000) ? 2 : 1;
+  if (navigator.hardwareConcurrency >= 2) assert.equal(threads, 2, "the gather worker started");
+  setConvPath("phase");
+  // 16 channels × 9 taps rows of 8 images × 144 outputs: large enough to split.
+  for (
+    const [ls, rs, pp] of [
+      [[8, 16, 12, 12], [8, 16, 3, 3], { padding: [[1, 1], [1, 1]] }],
+      [[8, 16, 13, 11], [12, 16, 5, 3], { strides: [2, 1], padding: [[2, 2], [0, 1]] }],
+      [[8, 16, 7, 7], [8, 16, 5, 5], { lhsDilation: [2, 2], padding: [[3, 2], [3, 2]] }],
+    ] as [number[], number[], Partial<ConvParams>][]
+  ) {
+    const p = conv({ nsp: 2, ...pp });
+    const x = randF(size(ls)), w = randF(size(rs));
+    const want = convRef(x, ls, w, rs, p, "float32");
+    for (let rep = 0; rep < 3; rep++) {
+      const got = k1(C.convGeneralDilated, [x, w], [av(ls), av(rs)], p, av(want.shape));
+      close(got, want.data, 1e-5, `conv ${ls} ${rs} ${JSON.stringify(pp)} (${threads} threads)`);
+    }
+  }
+  setConvPath("auto");
 });
 Deno.test("convGeneralDilated paths over dilated inputs match convRef", () => {
   type Case = [number[], number[], Partial<ConvParams>];

@@ -39,7 +39,7 @@ export interface WasmJob {
 }
 
 /** The subset of `node:worker_threads` Worker used here. */
-interface NodeWorker {
+export interface NodeWorker {
   unref(): void;
   on(event: "error", cb: (e: unknown) => void): void;
   postMessage(msg: unknown): void;
@@ -47,7 +47,7 @@ interface NodeWorker {
 type NodeWorkerCtor = new (src: string, opts: { eval: true }) => NodeWorker;
 
 /** Resolve `node:worker_threads` synchronously (Deno and Node), or null. */
-function workerCtor(): NodeWorkerCtor | null {
+export function workerCtor(): NodeWorkerCtor | null {
   try {
     const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
     const mod = proc?.getBuiltinModule?.("node:worker_threads") as { Worker?: NodeWorkerCtor } | undefined;

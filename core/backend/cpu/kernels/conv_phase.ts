@@ -17,6 +17,7 @@
  */
 import { sgemm } from "../gemm.ts";
 import type { SwapGeom } from "./conv_swap.ts";
+import { ConvGather } from "./conv_gather.ts";
 
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 const mod = (a: number, m: number) => ((a % m) + m) % m;
@@ -223,10 +224,20 @@ export function convPhase(
   // Images per block: the gathered columns, the product and the padded copy each stay within `block`.
   const perImage = Math.max(I * plan.maxT * plan.maxU, Og * plan.maxU, plan.direct ? 0 : I * padSize);
   const nb = Math.max(1, Math.min(N, Math.floor(block / perImage)));
-  const col = scratch(0, I * plan.maxT * nb * plan.maxU);
   const tmp = scratch(1, Og * nb * plan.maxU);
-  const idx = new Int32Array(nb * plan.maxU);
-  const xp = plan.direct ? x : scratch(2, nb * I * padSize).fill(0);
+  // With the wasm gather the padded input, the tables and the columns live in its shared
+  // memory (the input is copied there even when it needs no padding).
+  const eng = ConvGather.get();
+  const colN = I * plan.maxT * nb * plan.maxU, idxN = nb * plan.maxU;
+  const reg = eng?.reserve(nb * I * padSize, idxN, plan.maxT, colN);
+  const direct = plan.direct && !eng;
+  const col = reg ? eng!.f32.subarray(reg.col, reg.col + colN) : scratch(0, colN);
+  const idx = reg ? eng!.i32.subarray(reg.idx, reg.idx + idxN) : new Int32Array(idxN);
+  const xp = reg
+    ? eng!.f32.subarray(reg.xp, reg.xp + nb * I * padSize).fill(0)
+    : direct
+    ? x
+    : scratch(2, nb * I * padSize).fill(0);
   // Interior rows of the padded copy: destination offset of each input row (last axis).
   const nsp = g.inSp.length, Pl = g.inSp[nsp - 1], rows = chanSize / Pl;
   const rowDst = new Int32Array(rows), pst = stridesOf(plan.padShape);
@@ -247,13 +258,16 @@ export function convPhase(
     for (let n0 = 0; n0 < N; n0 += nb) {
       const cnt = Math.min(nb, N - n0);
       const img0 = ((BG > 1 ? grp * N + n0 : n0) * C + inChan) * chanSize;
-      if (!plan.direct) padCopy(x, img0, C * chanSize, xp, cnt, I, chanSize, padSize, rowDst, Pl);
-      const base = plan.direct ? img0 : 0, imgStride = plan.direct ? C * chanSize : I * padSize;
-      const chanStride = plan.direct ? chanSize : padSize;
+      if (!direct) padCopy(x, img0, C * chanSize, xp, cnt, I, chanSize, padSize, rowDst, Pl);
+      const base = direct ? img0 : 0, imgStride = direct ? C * chanSize : I * padSize;
+      const chanStride = direct ? chanSize : padSize;
       for (const cb of plan.combos) {
         const Tp = cb.tapOff.length, U = cb.uOff.length, wd = cnt * U, k = I * Tp;
         for (let i = 0; i < cnt; i++) for (let u = 0; u < U; u++) idx[i * U + u] = i * imgStride + cb.uOff[u];
-        gather(xp, base, chanStride, I, cb.tapOff, idx, wd, col);
+        if (reg) {
+          eng!.i32.set(cb.tapOff, reg.tap);
+          eng!.gather(reg, wd, Tp, I * Tp, chanStride);
+        } else gather(xp, base, chanStride, I, cb.tapOff, idx, wd, col);
         if (!single) {
           for (let o = 0; o < Og; o++) {
             for (let c = 0; c < I; c++) {
