@@ -27,7 +27,7 @@ for (const n of sizes) {
   if (tf) {
     const ta = tf.randomNormal([n, n]);
     const tb = tf.randomNormal([n, n]);
-    Deno.bench({ name: `tfjs-wasm ${group}`, group }, async () => {
+    Deno.bench({ name: `tfjs-wasm ${group}`, group }, () => {
       // tfjs-wasm runs kernels synchronously: the product is computed when matMul returns.
       tf.matMul(ta, tb).dispose();
     });
@@ -62,7 +62,7 @@ for (const n of sizes) {
     type T4 = import("@tensorflow/tfjs").Tensor4D;
     const tx = tf.randomNormal([64, 14, 14, 64]) as T4;
     const tw = tf.randomNormal([5, 5, 64, 128]) as T4;
-    Deno.bench({ name: "tfjs-wasm conv fwd", group: "conv fwd" }, async () => {
+    Deno.bench({ name: "tfjs-wasm conv fwd", group: "conv fwd" }, () => {
       tf.conv2d(tx, tw, 2, "same").dispose();
     });
     // tfjs-wasm has no Conv2DBackpropFilter kernel; training a convnet fails there.
@@ -74,7 +74,7 @@ for (const n of sizes) {
       trains = false;
     }
     if (trains) {
-      Deno.bench({ name: "tfjs-wasm conv fwd+bwd", group: "conv fwd+bwd" }, async () => {
+      Deno.bench({ name: "tfjs-wasm conv fwd+bwd", group: "conv fwd+bwd" }, () => {
         const [gx, gw] = tf.grads((a, b) => tf.conv2d(a as T4, b as T4, 2, "same").sum())([tx, tw]);
         gx.dispose();
         gw.dispose();
