@@ -89,6 +89,15 @@ for (const n of sizes) {
       await y.blockUntilReady();
       y.dispose();
     });
+    // The same loss as wax's (sum of the output), both gradients, one jitted program.
+    type J = import("@jax-js/jax").Array;
+    const jconv = (x: J, w: J) => jax.lax.convGeneralDilated(x, w, [2, 2], "SAME");
+    const jFwdBwd = jax.jit(jax.grad((x: J, w: J) => jax.numpy.sum(jconv(x, w)), { argnums: [0, 1] }));
+    Deno.bench({ name: "jax-js-wasm conv fwd+bwd", group: "conv fwd+bwd", n: 1, warmup: 1 }, async () => {
+      const gs = jFwdBwd(jx.ref, jw.ref) as J[];
+      for (const g of gs) await g.blockUntilReady();
+      for (const g of gs) g.dispose();
+    });
   }
 }
 
