@@ -2,6 +2,9 @@
  * Fast float32 GEMM for the cpu backend.
  *
  * Paths, in default order of preference:
+ * - `x86`: AVX-512 kernels generated at run time (see `gemm/x86/`), on
+ *   Linux x86-64 CPUs with AVX-512 when FFI is granted; checked against the
+ *   reference on a small product before first use;
  * - `openblas`: `cblas_sgemm` through `Deno.dlopen`, only when the FFI
  *   permission is already granted and the library loads;
  * - `wasm`: generated WebAssembly SIMD kernels (relaxed FMA when the runtime
@@ -10,7 +13,7 @@
  * - `js`: plain JavaScript loops.
  *
  * Environment (read only when the env permission is granted):
- * - `WAX_GEMM=wasm|openblas|js` forces a path (an unavailable forced path
+ * - `WAX_GEMM=x86|openblas|wasm|js` forces a path (an unavailable forced path
  *   falls back to the next available one);
  * - `WAX_THREADS=N` sets the thread count (default
  *   `navigator.hardwareConcurrency`); `WAX_THREADS=1` disables workers.
@@ -20,12 +23,13 @@
 import { type ResolvedGemm, resolveGemm, sgemmJs, type SgemmOptions, sgemmRef } from "./gemm/reference.ts";
 import { WasmGemm } from "./gemm/wasm_path.ts";
 import { loadOpenBlas, type OpenBlas } from "./gemm/openblas.ts";
+import { loadX86Gemm, type X86Gemm } from "./gemm/x86/driver.ts";
 
 export { sgemmRef };
 export type { SgemmOptions };
 
 /** Implementation paths of {@link sgemm}. */
-export type GemmPath = "openblas" | "wasm" | "js";
+export type GemmPath = "x86" | "openblas" | "wasm" | "js";
 
 /** Options of {@link sgemmBatched}: {@link SgemmOptions} plus batch strides. */
 export interface SgemmBatchedOptions extends SgemmOptions {
@@ -44,6 +48,7 @@ interface State {
   forced: GemmPath | null;
   wasm: WasmGemm | null | undefined;
   blas: OpenBlas | null | undefined;
+  x86: X86Gemm | null | undefined;
 }
 
 let state: State | null = null;
@@ -70,8 +75,8 @@ function getState(): State {
   const envThreads = Number.parseInt(envVar("WAX_THREADS") ?? "", 10);
   const threads = Number.isFinite(envThreads) && envThreads >= 1 ? envThreads : Math.max(1, hc);
   const f = (envVar("WAX_GEMM") ?? "").trim().toLowerCase();
-  const forced = f === "wasm" || f === "openblas" || f === "js" ? f : null;
-  state = { threads, forced, wasm: undefined, blas: undefined };
+  const forced = f === "x86" || f === "wasm" || f === "openblas" || f === "js" ? f : null;
+  state = { threads, forced, wasm: undefined, blas: undefined, x86: undefined };
   return state;
 }
 
@@ -85,13 +90,21 @@ function blasLib(s: State): OpenBlas | null {
   return s.blas;
 }
 
+function x86Engine(s: State): X86Gemm | null {
+  if (s.x86 === undefined) s.x86 = loadX86Gemm(s.threads);
+  return s.x86;
+}
+
 function activePath(s: State): GemmPath {
   const order: GemmPath[] = s.forced === "js"
     ? ["js"]
     : s.forced === "wasm"
     ? ["wasm", "js"]
-    : ["openblas", "wasm", "js"];
+    : s.forced === "openblas"
+    ? ["openblas", "wasm", "js"]
+    : ["x86", "openblas", "wasm", "js"];
   for (const p of order) {
+    if (p === "x86" && x86Engine(s)) return p;
     if (p === "openblas" && blasLib(s)) return p;
     if (p === "wasm" && wasmEngine(s)) return p;
     if (p === "js") return p;
@@ -123,12 +136,13 @@ export function setGemmPath(path: GemmPath | "auto"): void {
  *
  * @example
  * ```ts
- * availableGemmPaths(); // e.g. ["openblas", "wasm", "js"]
+ * availableGemmPaths(); // e.g. ["x86", "openblas", "wasm", "js"]
  * ```
  */
 export function availableGemmPaths(): GemmPath[] {
   const s = getState();
   const out: GemmPath[] = [];
+  if (x86Engine(s)) out.push("x86");
   if (blasLib(s)) out.push("openblas");
   if (wasmEngine(s)) out.push("wasm");
   out.push("js");
@@ -146,15 +160,17 @@ export function availableGemmPaths(): GemmPath[] {
 export function gemmInfo(): { path: string; threads: number } {
   const s = getState();
   const p = activePath(s);
+  if (p === "x86") return { path: s.x86!.name, threads: s.x86!.threads };
   if (p === "openblas") return { path: `openblas (${s.blas!.name}), ${s.threads} threads`, threads: s.threads };
   if (p === "wasm") return { path: s.wasm!.info(), threads: s.wasm!.threads };
   return { path: "js, 1 thread", threads: 1 };
 }
 
 /**
- * Start the wasm worker threads now and block (at most `timeoutMs`) until
- * they are ready; otherwise they start lazily on the first large product and
- * join once ready. Returns the number of threads the wasm path will use.
+ * Start the worker threads of the active path (x86 or wasm) now and block (at
+ * most `timeoutMs`) until they are ready; otherwise they start lazily on the
+ * first large product and join once ready. Returns the number of threads the
+ * active path will use.
  *
  * @example
  * ```ts
@@ -162,7 +178,11 @@ export function gemmInfo(): { path: string; threads: number } {
  * ```
  */
 export function warmupGemm(timeoutMs = 2000): number {
-  const eng = wasmEngine(getState());
+  const s = getState();
+  const p = activePath(s);
+  if (p === "x86") return s.x86!.warmup(timeoutMs);
+  if (p === "openblas") return s.threads;
+  const eng = wasmEngine(s);
   return eng ? eng.warmup(timeoutMs) : 1;
 }
 
@@ -224,6 +244,12 @@ function dispatch(r: ResolvedGemm, batch: number, sA: number, sB: number, sC: nu
   const s = getState();
   // Tiny products: call overhead of the fast paths exceeds the work.
   const path = m * n * k * batch <= SMALL_WORK ? "js" : activePath(s);
+  if (path === "x86") {
+    for (let t = 0; t < batch; t++) {
+      s.x86!.sgemm({ ...r, aOffset: r.aOffset + t * sA, bOffset: r.bOffset + t * sB, cOffset: r.cOffset + t * sC });
+    }
+    return;
+  }
   if (path === "openblas") {
     for (let t = 0; t < batch; t++) {
       s.blas!.sgemm({ ...r, aOffset: r.aOffset + t * sA, bOffset: r.bOffset + t * sB, cOffset: r.cOffset + t * sC });

@@ -1,0 +1,260 @@
+/**
+ * Experimental x86-64 AVX-512 GEMM path: JIT-generated macro-kernels
+ * (kernel.ts) in executable memory (exec.ts), JavaScript packing and cache
+ * blocking (slice.ts), and `node:worker_threads` workers that run their
+ * share of C on raw pointers while the main thread runs its own share and
+ * then blocks in `Atomics.wait`.
+ *
+ * Available only on linux x86_64 with the FFI permission already granted and
+ * `avx512f` in /proc/cpuinfo, and only after a self-check product matches a
+ * plain loop; otherwise {@link loadX86Gemm} returns null (it never throws).
+ *
+ * @module
+ */
+import { type ResolvedGemm, resolveGemm, scaleC, sgemmJs, type SgemmOptions, sgemmRef } from "../reference.ts";
+import { avx512Usable, loadCode } from "./exec.ts";
+import { genMacroKernel, TILE } from "./kernel.ts";
+import { genPacker } from "./pack.ts";
+import { addrOf, BLOCKING, codesAt, encodeJob, J, makeCtx, runSlice, type SliceCtx, type SliceJob } from "./slice.ts";
+import { ACK, CMD, ERR, JOB_BASE, MAX_SLOTS, READY, SPIN_MS, WAIT_MS } from "./control.ts";
+
+/** Largest row stride the packers' int32 gather offsets (64 rows, bytes) can address. */
+const GATHER_MAX_STRIDE = Math.floor(0x7fffffff / (64 * 4));
+
+/** Use worker threads only above this many flops (2·m·n·k). */
+const THREAD_MIN_FLOPS = 2 * 96 * 96 * 96;
+
+interface NodeWorker {
+  unref(): void;
+  on(event: "error", cb: (e: unknown) => void): void;
+  postMessage(msg: unknown): void;
+}
+type NodeWorkerCtor = new (src: URL) => NodeWorker;
+
+function workerCtor(): NodeWorkerCtor | null {
+  try {
+    const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+    const mod = proc?.getBuiltinModule?.("node:worker_threads") as { Worker?: NodeWorkerCtor } | undefined;
+    return mod?.Worker ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** A loaded x86 AVX-512 GEMM engine. */
+export interface X86Gemm {
+  /** Description, e.g. "x86-avx512 jit 12x32, 2 threads". */
+  readonly name: string;
+  /** Threads a large product may use (main thread included). */
+  readonly threads: number;
+  /** Run C = alpha·op(A)·op(B) + beta·C on validated options. */
+  sgemm(r: ResolvedGemm): void;
+  /** Start workers and block until ready (at most `timeoutMs`); returns usable threads. */
+  warmup(timeoutMs: number): number;
+}
+
+class Engine implements X86Gemm {
+  readonly name: string;
+  private ctl: Int32Array;
+  private jobs: Float64Array[] = [];
+  private started = false;
+  private seq = 0;
+
+  constructor(readonly threads: number, private ctx: SliceCtx, private codes: bigint[]) {
+    const nw = Math.min(MAX_SLOTS, threads - 1);
+    const sab = new SharedArrayBuffer(JOB_BASE + Math.max(1, nw) * J.size * 8);
+    this.ctl = new Int32Array(sab, 0, JOB_BASE / 4);
+    for (let s = 0; s < nw; s++) this.jobs.push(new Float64Array(sab, JOB_BASE + s * J.size * 8, J.size));
+    this.name = `x86-avx512 jit ${TILE.mr}x${16 * TILE.nv}, ${threads} threads`;
+  }
+
+  private start(): void {
+    if (this.started) return;
+    this.started = true;
+    const Worker = workerCtor();
+    for (let s = 0; s < this.jobs.length; s++) {
+      try {
+        if (!Worker) throw new Error("no node:worker_threads");
+        const w = new Worker(new URL("./worker.ts", import.meta.url));
+        w.unref();
+        w.on("error", () => Atomics.store(this.ctl, READY + s, 2));
+        w.postMessage({ sab: this.ctl.buffer, slot: s, codes: this.codes, tile: TILE, blocking: BLOCKING });
+      } catch {
+        Atomics.store(this.ctl, READY + s, 2);
+      }
+    }
+  }
+
+  private readySlots(): number[] {
+    const out: number[] = [];
+    for (let s = 0; s < this.jobs.length; s++) if (Atomics.load(this.ctl, READY + s) === 1) out.push(s);
+    return out;
+  }
+
+  warmup(timeoutMs: number): number {
+    this.start();
+    const t0 = performance.now();
+    for (let s = 0; s < this.jobs.length; s++) {
+      while (Atomics.load(this.ctl, READY + s) === 0) {
+        const left = timeoutMs - (performance.now() - t0);
+        if (left <= 0) break;
+        Atomics.wait(this.ctl, READY + s, 0, left);
+      }
+    }
+    return 1 + this.readySlots().length;
+  }
+
+  sgemm(r: ResolvedGemm): void {
+    const { m, n, k } = r;
+    if (m === 0 || n === 0) return;
+    if (k === 0 || r.alpha === 0) return scaleC(r);
+    if ((!r.transA && r.lda > GATHER_MAX_STRIDE) || (r.transB && r.ldb > GATHER_MAX_STRIDE)) return sgemmJs(r);
+    const job: SliceJob = {
+      k,
+      aAddr: addrOf(r.a),
+      aOffset: r.aOffset,
+      lda: r.lda,
+      transA: r.transA,
+      bAddr: addrOf(r.b),
+      bOffset: r.bOffset,
+      ldb: r.ldb,
+      transB: r.transB,
+      cAddr: addrOf(r.c),
+      cOffset: r.cOffset,
+      ldc: r.ldc,
+      alpha: r.alpha,
+      beta: r.beta,
+      i0: 0,
+      i1: m,
+      j0: 0,
+      j1: n,
+    };
+    const big = 2 * m * n * k >= THREAD_MIN_FLOPS && this.jobs.length > 0;
+    if (big) this.start();
+    const slots = big ? this.readySlots() : [];
+    if (slots.length === 0) return runSlice(this.ctx, job);
+    const parts = splitJob(job, m, n, 1 + slots.length);
+    const sent: { s: number; cmd: number }[] = [];
+    for (let t = 1; t < parts.length; t++) {
+      const s = slots[t - 1];
+      encodeJob(this.jobs[s], parts[t]);
+      const cmd = ++this.seq;
+      Atomics.store(this.ctl, CMD + s, cmd);
+      Atomics.notify(this.ctl, CMD + s);
+      sent.push({ s, cmd });
+    }
+    runSlice(this.ctx, parts[0]);
+    let failed = false;
+    for (const { s, cmd } of sent) {
+      const t0 = performance.now();
+      let spins = 0;
+      while (Atomics.load(this.ctl, ACK + s) !== cmd) {
+        if ((++spins & 255) === 0 && performance.now() - t0 > SPIN_MS) {
+          const cur = Atomics.load(this.ctl, ACK + s);
+          if (cur !== cmd) Atomics.wait(this.ctl, ACK + s, cur, WAIT_MS);
+        }
+      }
+      if (Atomics.load(this.ctl, ERR + s) !== 0) {
+        // Its share of C may be half-updated (beta ≠ 0), so it can't simply be redone.
+        Atomics.store(this.ctl, READY + s, 2);
+        failed = true;
+      }
+    }
+    if (failed) throw new Error("x86 sgemm: a worker thread failed; it is disabled, C is incomplete");
+  }
+}
+
+/** Split C into `t` parts along N (multiples of nr columns) or, when N is narrow, along M (of mr rows). */
+function splitJob(job: SliceJob, m: number, n: number, t: number): SliceJob[] {
+  const nr = 16 * TILE.nv, mr = TILE.mr;
+  const out: SliceJob[] = [];
+  if (Math.ceil(n / nr) >= 2 * t || Math.ceil(m / mr) < t) {
+    const step = Math.ceil(Math.ceil(n / nr) / t) * nr;
+    for (let j0 = 0; j0 < n; j0 += step) out.push({ ...job, j0, j1: Math.min(n, j0 + step) });
+  } else {
+    const step = Math.ceil(Math.ceil(m / mr) / t) * mr;
+    for (let i0 = 0; i0 < m; i0 += step) out.push({ ...job, i0, i1: Math.min(m, i0 + step) });
+  }
+  return out;
+}
+
+/** Self-check products (offsets, strides, transposes, beta) against the reference. */
+function selfCheck(eng: Engine): boolean {
+  let seed = 12345;
+  const rnd = (len: number) =>
+    Float32Array.from({ length: len }, () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1);
+  const cases: [number, number, number, boolean, boolean, number][] = [
+    [37, 53, 29, false, false, 0],
+    [37, 53, 29, true, true, 0.5],
+    [7, 130, 9, false, true, 1],
+  ];
+  for (const [m, n, k, transA, transB, beta] of cases) {
+    const lda = (transA ? m : k) + 3, ldb = (transB ? k : n) + 2, ldc = n + 5;
+    const a = rnd(2 + lda * (transA ? k : m)), b = rnd(1 + ldb * (transB ? n : k));
+    const c = rnd(4 + ldc * m), want = c.slice();
+    const o = { m, n, k, a, aOffset: 2, lda, transA, b, bOffset: 1, ldb, transB, ldc, cOffset: 4, alpha: 1.25, beta };
+    sgemmRef({ ...o, c: want });
+    eng.sgemm(resolveGemm("x86 self-check", { ...o, c }));
+    for (let i = 0; i < c.length; i++) {
+      if (!(Math.abs(c[i] - want[i]) <= 1e-4 * (1 + Math.abs(want[i])))) return false;
+    }
+  }
+  return true;
+}
+
+let cached: X86Gemm | null | undefined;
+
+/**
+ * Load the x86 AVX-512 engine (once per process), or null when unavailable
+ * here or when its self-check fails. Never throws.
+ *
+ * @example
+ * ```ts
+ * const eng = loadX86Gemm(2);
+ * if (eng) console.log(eng.name);
+ * ```
+ */
+export function loadX86Gemm(threads: number): X86Gemm | null {
+  if (cached !== undefined) return cached;
+  cached = null;
+  try {
+    if (!avx512Usable()) return null;
+    const blobs: Uint8Array[] = [];
+    for (let rem = 0; rem < TILE.mr; rem++) blobs.push(genMacroKernel(TILE, rem));
+    const nr = 16 * TILE.nv;
+    blobs.push(genPacker(TILE.mr, false), genPacker(TILE.mr, true), genPacker(nr, false), genPacker(nr, true));
+    const codes: bigint[] = [];
+    for (const blob of blobs) {
+      const p = loadCode(blob);
+      if (p === null) return null;
+      codes.push(BigInt(Deno.UnsafePointer.value(p)));
+    }
+    const ctx = makeCtx(TILE, BLOCKING, codesAt(codes));
+    const eng = new Engine(Math.max(1, threads | 0), ctx, codes);
+    if (selfCheck(eng)) cached = eng;
+  } catch {
+    cached = null;
+  }
+  return cached;
+}
+
+/**
+ * C = alpha·op(A)·op(B) + beta·C through the x86 AVX-512 path (row-major,
+ * same options as `sgemm`). Throws if the path is unavailable here.
+ *
+ * @example
+ * ```ts
+ * const c = new Float32Array(1);
+ * if (loadX86Gemm(2)) {
+ *   sgemmX86({ m: 1, n: 1, k: 2, a: new Float32Array([1, 2]), b: new Float32Array([3, 4]), c });
+ *   c[0]; // 11
+ * }
+ * ```
+ */
+export function sgemmX86(o: SgemmOptions): void {
+  const r = resolveGemm("sgemmX86", o);
+  const hc = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
+  const eng = loadX86Gemm(hc);
+  if (!eng) throw new Error("sgemmX86: the x86 AVX-512 path is not available here");
+  eng.sgemm(r);
+}
