@@ -13,6 +13,7 @@
  */
 import { buildGemmModule, type KernelConfig, relaxedSimdSupported, simdSupported } from "./kernels.ts";
 import { driveSlice, type GemmExports, P } from "./drive.ts";
+import { type NodeWorker, workerCtor } from "./threads.ts";
 
 /** A (possibly batched) GEMM problem with compactly describable operands. */
 export interface WasmJob {
@@ -36,25 +37,6 @@ export interface WasmJob {
   strideC: number;
   alpha: number;
   beta: number;
-}
-
-/** The subset of `node:worker_threads` Worker used here. */
-export interface NodeWorker {
-  unref(): void;
-  on(event: "error", cb: (e: unknown) => void): void;
-  postMessage(msg: unknown): void;
-}
-type NodeWorkerCtor = new (src: string, opts: { eval: true }) => NodeWorker;
-
-/** Resolve `node:worker_threads` synchronously (Deno and Node), or null. */
-export function workerCtor(): NodeWorkerCtor | null {
-  try {
-    const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-    const mod = proc?.getBuiltinModule?.("node:worker_threads") as { Worker?: NodeWorkerCtor } | undefined;
-    return mod?.Worker ?? null;
-  } catch {
-    return null;
-  }
 }
 
 const PAGE = 65536;

@@ -11,7 +11,7 @@
  * @module
  */
 import { emitModule, Fn, I32 } from "../gemm/wasm_gen.ts";
-import { type NodeWorker, workerCtor } from "../gemm/wasm_path.ts";
+import { type NodeWorker, workerCtor } from "../gemm/threads.ts";
 
 const PAGE = 65536;
 const MAX_PAGES = 32768; // 2 GiB

@@ -17,29 +17,13 @@ import { genMacroKernel, TILE } from "./kernel.ts";
 import { genPacker } from "./pack.ts";
 import { addrOf, BLOCKING, codesAt, encodeJob, J, makeCtx, runSlice, type SliceCtx, type SliceJob } from "./slice.ts";
 import { ACK, CMD, ERR, JOB_BASE, MAX_SLOTS, READY, SPIN_MS, WAIT_MS } from "./control.ts";
+import { type NodeWorker, workerCtor } from "../threads.ts";
 
 /** Largest row stride the packers' int32 gather offsets (64 rows, bytes) can address. */
 const GATHER_MAX_STRIDE = Math.floor(0x7fffffff / (64 * 4));
 
 /** Use worker threads only above this many flops (2·m·n·k). */
 const THREAD_MIN_FLOPS = 2 * 96 * 96 * 96;
-
-interface NodeWorker {
-  unref(): void;
-  on(event: "error", cb: (e: unknown) => void): void;
-  postMessage(msg: unknown): void;
-}
-type NodeWorkerCtor = new (src: URL) => NodeWorker;
-
-function workerCtor(): NodeWorkerCtor | null {
-  try {
-    const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-    const mod = proc?.getBuiltinModule?.("node:worker_threads") as { Worker?: NodeWorkerCtor } | undefined;
-    return mod?.Worker ?? null;
-  } catch {
-    return null;
-  }
-}
 
 /** A loaded x86 AVX-512 GEMM engine. */
 export interface X86Gemm {
