@@ -5,16 +5,17 @@
  * nothing else reads are never written. A chain member has the anchor's output size and reads
  * chain values plus operands that exist before the anchor runs: values of the output's shape
  * (read at the output index), scalars, and broadcasts/reshapes of earlier values, which the
- * store indexes directly (the broadcast itself is dropped when only epilogues read it). Values
- * read by anything outside the chain, and program outputs, are still stored.
+ * store indexes directly (broadcast.ts drops the broadcast when every reader indexes it).
+ * Values read by anything outside the chain, and program outputs, are still stored.
  * @module
  */
 import type { DType } from "../../dtype.ts";
 import type { Eqn, Jaxpr, Var } from "../../ir.ts";
-import { sizeOf, stridesOf } from "../../shape.ts";
+import { sizeOf } from "../../shape.ts";
 import type { PrimName } from "../../primitives/types.ts";
 import { ELEMENTWISE, exprDType, EXPRS, PRELUDE } from "./kernels/elementwise.ts";
 import type { Store } from "./wgsl.ts";
+import { isView, viewIndex } from "./broadcast.ts";
 
 /** Whether jit plans epilogues (tests switch it off to count what they save; plans are cached per program). */
 export const epilogueFusion = { enabled: true };
@@ -49,23 +50,13 @@ export interface Epilogue {
   outs: Var[];
 }
 
-/** Epilogues by anchor, and the equations they make unnecessary as steps of their own. */
+/** Epilogues by anchor, their members and the views (broadcasts/reshapes) the members read through. */
 export interface EpiloguePlan {
   byAnchor: Map<Eqn, Epilogue>;
-  /** Members of epilogues and the broadcasts/reshapes only epilogues read through. */
-  absorbed: Set<Eqn>;
-}
-
-/** Flat index into `src` of the element of `broadcastInDim(src, shape, dims)` at flat index `f`. */
-function broadcastIndex(f: string, shape: readonly number[], dims: readonly number[], src: readonly number[]): string {
-  const so = stridesOf(shape), ss = stridesOf(src);
-  const terms = dims.flatMap((d, j) => {
-    if (src[j] === 1) return [];
-    let q = so[d] === 1 ? `(${f})` : `((${f}) / ${so[d]})`;
-    if (d > 0) q = `(${q} % ${shape[d]})`;
-    return [ss[j] === 1 ? q : `${q} * ${ss[j]}`];
-  });
-  return terms.length ? terms.join(" + ") : "0";
+  /** Members of epilogues (they need no step of their own). */
+  members: Set<Eqn>;
+  /** Per view, the members that read through it (see broadcast.ts). */
+  through: Map<Eqn, Set<Eqn>>;
 }
 
 /** Plans the epilogue of every anchor of `j` whose kernel can bind at most `maxBindings` buffers. */
@@ -92,12 +83,9 @@ export function planEpilogues(j: Jaxpr, maxBindings: number): EpiloguePlan {
     const path: Eqn[] = [];
     for (let depth = 0; depth < 4; depth++) {
       const e = defs.get(v)?.[0];
-      if (!e || members.has(e) || (e.prim !== "reshape" && e.prim !== "broadcastInDim")) break;
-      if (e.prim === "broadcastInDim") {
-        const { shape, dims } = e.params as { shape: number[]; dims: number[] };
-        const f = index, src = e.inputs[0].aval.shape;
-        index = (i) => broadcastIndex(f(i), shape, dims, src);
-      }
+      if (!e || members.has(e) || !isView(e)) break;
+      const f = index, view = e;
+      index = (i) => viewIndex(view, f(i));
       path.push(e);
       v = e.inputs[0];
     }
@@ -114,6 +102,7 @@ export function planEpilogues(j: Jaxpr, maxBindings: number): EpiloguePlan {
     const bases: Var[] = [];
     const reads = new Map<Var, Read>();
     const paths: [Eqn, Eqn[]][] = [];
+    const pathOf = new Map<Var, Eqn[]>();
     const stored = () => [...chain].filter((v) => finals.has(v) || (users.get(v) ?? []).some((u) => !mem.has(u)));
     let end = lastUse.get(a.outs[0]) ?? -1;
     let outs = stored();
@@ -123,8 +112,10 @@ export function planEpilogues(j: Jaxpr, maxBindings: number): EpiloguePlan {
       if (sizeOf(e.outs[0].aval.shape) !== n || (e.prim !== "reshape" && !ELEMENTWISE.has(e.prim))) continue;
       // Operands from outside the chain must exist before the anchor runs.
       const newReads: [Var, Var, (i: string) => string, Eqn[]][] = [];
+      const again: Var[] = []; // read by earlier members already (e reads through their views too)
       const ok = e.inputs.every((v) => {
-        if (chain.has(v) || reads.has(v)) return true;
+        if (chain.has(v)) return true;
+        if (reads.has(v)) return again.push(v) > 0;
         const r = resolve(v);
         const at = defs.get(r.base)?.[1] ?? -1;
         if (at >= ai) return false;
@@ -145,8 +136,9 @@ export function planEpilogues(j: Jaxpr, maxBindings: number): EpiloguePlan {
       bases.push(...newBases);
       for (const [v, b, index, path] of newReads) {
         reads.set(v, { base: bases.indexOf(b), index });
-        paths.push([e, path]);
+        pathOf.set(v, path);
       }
+      for (const v of [...again, ...newReads.map(([v]) => v)]) paths.push([e, pathOf.get(v)!]);
       end = Math.max(end, lastUse.get(e.outs[0]) ?? -1);
     }
     if (![...mem].some((e) => e.prim !== "reshape")) return;
@@ -155,20 +147,7 @@ export function planEpilogues(j: Jaxpr, maxBindings: number): EpiloguePlan {
     byAnchor.set(a, { members: [...mem], bases, reads, outs });
   });
 
-  // Broadcasts and reshapes that only epilogues read through need no step (latest first, so
-  // chains of them go together).
-  const absorbed = new Set(members);
-  for (let k = j.eqns.length - 1; k >= 0; k--) {
-    const e = j.eqns[k], v = e.outs[0];
-    if (!through.has(e) || finals.has(v)) continue;
-    // Every reader of `v` must look through `e`: members directly, dropped broadcasts/reshapes
-    // through their own readers (a reader that stopped at `v` needs it stored).
-    const readers = through.get(e)!;
-    const readsThrough = (u: Eqn) =>
-      readers.has(u) || (absorbed.has(u) && !members.has(u) && [...through.get(u)!].every((m) => readers.has(m)));
-    if ((users.get(v) ?? []).every(readsThrough)) absorbed.add(e);
-  }
-  return { byAnchor, absorbed };
+  return { byAnchor, members, through };
 }
 
 /** The helper functions of `PRELUDE`, each with the helpers it calls. */

@@ -7,6 +7,7 @@
  * absorbs the group: it computes the chain per element inside its loop (same accumulation
  * order), so the chain's values are never stored. Anchors (contractions and reductions) also
  * compute the elementwise chain that consumes their result in their store (see epilogue.ts).
+ * Groups read broadcasts and reshapes of a buffer through index arithmetic (see broadcast.ts).
  * @module
  */
 import type { Aval } from "../../array.ts";
@@ -15,11 +16,12 @@ import type { Eqn, Jaxpr, Var } from "../../ir.ts";
 import { sizeOf } from "../../shape.ts";
 import type { PrimName } from "../../primitives/types.ts";
 import type { Buf, Gpu } from "./device.ts";
-import { ELEMENTWISE, exprDType, EXPRS, PRELUDE } from "./kernels/elementwise.ts";
+import { exprDType, EXPRS, PRELUDE } from "./kernels/elementwise.ts";
 import { type Load, reduceLoad } from "./kernels/reduce.ts";
 import { contractInto } from "./kernels/contract.ts";
 import { type Epilogue, epilogueStore, planEpilogues, REDUCE_OPS } from "./epilogue.ts";
 import { elementKernel, groupsFor, type Store } from "./wgsl.ts";
+import { fusableEqn, planViews, type View } from "./broadcast.ts";
 
 /** One step of a program plan: a primitive, or a fused kernel (`run`). */
 export interface Step {
@@ -50,20 +52,32 @@ const stepOf = (e: Eqn): Step => ({
 
 const shapeKey = (a: Aval) => `s[${a.shape.join(",")}]`;
 
-/** The inputs of a group (values it reads but does not produce), in first-use order. */
-function groupInputs(members: Eqn[]): Var[] {
-  const produced = new Set(members.flatMap((e) => e.outs));
-  const inputs: Var[] = [];
-  for (const e of members) {
-    for (const v of e.inputs) if (!produced.has(v) && !inputs.includes(v)) inputs.push(v);
-  }
-  return inputs;
+/** How a group reads the values it does not produce: the buffers it binds, and each value's read. */
+interface Reads {
+  bases: Var[];
+  at: Map<Var, { k: number; index: (i: string) => string }>;
 }
 
-/** WGSL `let`s computing the members at flat index `idx` from `in0..` (= `inputs`); names their values. */
-function chainLines(members: Eqn[], inputs: Var[], idx: string, indent: string): [string[], Map<Var, string>] {
+/** The reads of a group (values it reads but does not produce, through `resolve`), bases in first-use order. */
+function groupReads(members: Eqn[], resolve: (v: Var) => View): Reads {
+  const produced = new Set(members.flatMap((e) => e.outs));
+  const bases: Var[] = [];
+  const at: Reads["at"] = new Map();
+  for (const e of members) {
+    for (const v of e.inputs) {
+      if (produced.has(v) || at.has(v)) continue;
+      const { base, index } = resolve(v);
+      if (!bases.includes(base)) bases.push(base);
+      at.set(v, { k: bases.indexOf(base), index });
+    }
+  }
+  return { bases, at };
+}
+
+/** WGSL `let`s computing the members at flat index `idx` from `in0..` (`reads`); names their values. */
+function chainLines(members: Eqn[], reads: Reads, idx: string, indent: string): [string[], Map<Var, string>] {
   const name = new Map<Var, string>();
-  inputs.forEach((v, k) => name.set(v, `in${k}[${idx}]`));
+  for (const [v, { k, index }] of reads.at) name.set(v, `in${k}[${index(idx)}]`);
   const lines: string[] = [];
   let t = 0;
   for (const e of members) {
@@ -77,10 +91,11 @@ function chainLines(members: Eqn[], inputs: Var[], idx: string, indent: string):
   return [lines, name];
 }
 
-function fusedStep(members: Eqn[], outside: (v: Var) => boolean): Step {
-  const inputs = groupInputs(members);
+function fusedStep(members: Eqn[], resolve: (v: Var) => View, outside: (v: Var) => boolean): Step {
+  const reads = groupReads(members, resolve);
+  const inputs = reads.bases;
   const outs = members.flatMap((e) => e.outs).filter(outside);
-  const [lines, name] = chainLines(members, inputs, "i", "    ");
+  const [lines, name] = chainLines(members, reads, "i", "    ");
   outs.forEach((v, k) => lines.push(`    out${k}[i] = ${name.get(v)};`));
   const n = sizeOf(members[0].outs[0].aval.shape);
   const code = elementKernel(
@@ -127,14 +142,15 @@ function anchorStep(
  * per element inside its loop instead of reading a materialised input (none: reads its input),
  * and its epilogue `ep` in its store.
  */
-function reduceStep(members: Eqn[], r: Eqn, ep?: Epilogue): Step {
+function reduceStep(members: Eqn[], r: Eqn, resolve: (v: Var) => View, ep?: Epilogue): Step {
   const x = r.inputs[0];
-  const inputs = members.length ? groupInputs(members) : [x];
+  const reads = groupReads(members, resolve);
+  const inputs = members.length ? reads.bases : [x];
   const load: Load = {
     dtypes: inputs.map((v) => v.aval.dtype),
     code: (off) => {
       if (!members.length) return { lines: "", value: `in0[${off}]` };
-      const [lines, name] = chainLines(members, inputs, off, "      ");
+      const [lines, name] = chainLines(members, reads, off, "      ");
       return { lines: lines.join("\n"), value: name.get(x)! };
     },
   };
@@ -157,13 +173,16 @@ function contractStep(e: Eqn, ep: Epilogue): Step {
 
 /** The steps of program `j`: its equations with elementwise chains fused. */
 export function planFusion(j: Jaxpr): Step[] {
-  const { byAnchor, absorbed } = planEpilogues(j, maxBindings);
+  const { byAnchor, members: epMembers, through } = planEpilogues(j, maxBindings);
+  const { dropped, resolve } = planViews(j, epMembers, through);
   const users = new Map<Var, Set<Eqn>>();
   for (const e of j.eqns) for (const v of e.inputs) (users.get(v) ?? users.set(v, new Set()).get(v)!).add(e);
   const finals = new Set(j.outs);
   const steps: Step[] = [];
   const open = new Map<string, Eqn[]>();
   const owner = new Map<Var, string>();
+  /** Whether `e` reads a value through a dropped view (so it needs a fused kernel even alone). */
+  const readsView = (e: Eqn) => e.inputs.some((v) => resolve(v).base !== v);
 
   const close = (key: string) => {
     const members = open.get(key);
@@ -171,22 +190,23 @@ export function planFusion(j: Jaxpr): Step[] {
     open.delete(key);
     const set = new Set(members);
     for (const e of members) for (const v of e.outs) owner.delete(v);
-    if (members.length === 1) {
+    if (members.length === 1 && !readsView(members[0])) {
       steps.push(stepOf(members[0]));
       return;
     }
-    steps.push(fusedStep(members, (v) => finals.has(v) || [...(users.get(v) ?? [])].some((u) => !set.has(u))));
+    const outside = (v: Var) => finals.has(v) || [...(users.get(v) ?? [])].some((u) => !set.has(u));
+    steps.push(fusedStep(members, resolve, outside));
   };
   const bindingsIf = (members: Eqn[]) => {
-    const produced = new Set(members.flatMap((e) => e.outs));
     const set = new Set(members);
-    const ins = new Set(members.flatMap((e) => e.inputs).filter((v) => !produced.has(v)));
-    const outs = [...produced].filter((v) => finals.has(v) || [...(users.get(v) ?? [])].some((u) => !set.has(u)));
-    return ins.size + outs.length;
+    const outs = members.flatMap((e) => e.outs).filter((v) =>
+      finals.has(v) || [...(users.get(v) ?? [])].some((u) => !set.has(u))
+    );
+    return groupReads(members, resolve).bases.length + outs.length;
   };
 
   for (const e of j.eqns) {
-    if (absorbed.has(e)) continue; // computed in an epilogue, or only read through by one
+    if (epMembers.has(e) || dropped.has(e)) continue; // computed in an epilogue, or read through
     const ep = byAnchor.get(e);
     // A reduction whose input comes from an open group that nothing else reads absorbs it
     // (if its kernel can also bind the epilogue's buffers).
@@ -198,25 +218,28 @@ export function planFusion(j: Jaxpr): Step[] {
       const internal = members.every((m) =>
         m.outs.every((v) => !finals.has(v) && [...(users.get(v) ?? [])].every((u) => set.has(u)))
       );
-      if (internal && groupInputs(members).length + epBindings <= maxBindings) {
+      if (internal && groupReads(members, resolve).bases.length + epBindings <= maxBindings) {
         open.delete(k0);
         for (const m of members) for (const v of m.outs) owner.delete(v);
         for (const v of ep?.bases ?? []) if (owner.has(v)) close(owner.get(v)!);
-        steps.push(reduceStep(members, e, ep));
+        steps.push(reduceStep(members, e, resolve, ep));
         continue;
       }
     }
     if (ep) {
       for (const v of [...e.inputs, ...ep.bases]) if (owner.has(v)) close(owner.get(v)!);
-      steps.push(REDUCE_OPS[e.prim] ? reduceStep([], e, ep) : contractStep(e, ep));
+      steps.push(REDUCE_OPS[e.prim] ? reduceStep([], e, resolve, ep) : contractStep(e, ep));
       continue;
     }
-    const fusable = ELEMENTWISE.has(e.prim) && e.outs.length === 1 && sizeOf(e.outs[0].aval.shape) > 0;
+    const fusable = fusableEqn(e);
     const key = fusable ? shapeKey(e.outs[0].aval) : "-";
-    // Groups that produced an input of a non-member must run first.
+    // Groups that produced an input of a non-member must run first, and so must any group that
+    // produced a buffer read through a view (its values are indexed, not computed in step).
     for (const v of e.inputs) {
       const k = owner.get(v);
       if (k !== undefined && k !== key) close(k);
+      const { base } = resolve(v);
+      if (base !== v && owner.has(base)) close(owner.get(base)!);
     }
     if (!fusable) {
       steps.push(stepOf(e));
