@@ -17,7 +17,7 @@ import { genMacroKernel, TILE } from "./kernel.ts";
 import { genPacker } from "./pack.ts";
 import { addrOf, BLOCKING, codesAt, encodeJob, J, makeCtx, runSlice, type SliceCtx, type SliceJob } from "./slice.ts";
 import { ACK, CMD, ERR, JOB_BASE, MAX_SLOTS, READY, SPIN_MS, WAIT_MS } from "./control.ts";
-import { type NodeWorker, workerCtor } from "../threads.ts";
+import { workerCtor } from "../threads.ts";
 
 /** Largest row stride the packers' int32 gather offsets (64 rows, bytes) can address. */
 const GATHER_MAX_STRIDE = Math.floor(0x7fffffff / (64 * 4));
