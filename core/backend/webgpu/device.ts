@@ -52,10 +52,6 @@ export class Gpu {
   readonly pool = new Map<number, GPUBuffer[]>();
   readonly pipelines = new Map<string, GPUComputePipeline>();
   readonly layouts = new Map<string, GPUBindGroupLayout>();
-  /** Bind groups by layout and buffers: a jitted call rebinds the same pooled buffers every step. */
-  private readonly binds = new Map<string, GPUBindGroup>();
-  private readonly bufIds = new WeakMap<GPUBuffer, number>();
-  private nextBufId = 0;
   encoder: GPUCommandEncoder | null = null;
   pass: GPUComputePassEncoder | null = null;
   pendingDispatches = 0;
@@ -115,7 +111,6 @@ export class Gpu {
     this.flush();
     for (const list of this.pool.values()) for (const b of list) b.destroy();
     this.pool.clear();
-    this.binds.clear();
   }
 
   /** The pending encoder (created on demand). */
@@ -175,26 +170,6 @@ export class Gpu {
     return p;
   }
 
-  private bindGroup(nIn: number, nOut: number, bufs: Buf[]): GPUBindGroup {
-    let key = `${nIn},${nOut}`;
-    for (const b of bufs) {
-      let id = this.bufIds.get(b.buffer);
-      if (id === undefined) this.bufIds.set(b.buffer, id = this.nextBufId++);
-      key += `,${id}`;
-    }
-    let bind = this.binds.get(key);
-    if (!bind) {
-      // Bounded: pooled buffers are few, but eager work over fresh buffers must not grow the map forever.
-      if (this.binds.size >= 4096) this.binds.clear();
-      bind = this.device.createBindGroup({
-        layout: this.layout(nIn, nOut),
-        entries: bufs.map((b, i) => ({ binding: i, resource: { buffer: b.buffer } })),
-      });
-      this.binds.set(key, bind);
-    }
-    return bind;
-  }
-
   /** Records one compute dispatch into the pending encoder. */
   dispatch(d: Dispatch): void {
     const [x, y = 1, z = 1] = d.groups;
@@ -204,7 +179,10 @@ export class Gpu {
       throw new Error(`webgpu: kernel needs ${nIn + nOut} storage buffers; the device allows ${this.maxStorage}`);
     }
     const pipe = this.pipeline(d.code, nIn, nOut);
-    const bind = this.bindGroup(nIn, nOut, [...d.ins, ...d.outs]);
+    const bind = this.device.createBindGroup({
+      layout: this.layout(nIn, nOut),
+      entries: [...d.ins, ...d.outs].map((b, i) => ({ binding: i, resource: { buffer: b.buffer } })),
+    });
     this.pass ??= this.enc().beginComputePass();
     this.pass.setPipeline(pipe);
     this.pass.setBindGroup(0, bind);
