@@ -9,7 +9,6 @@
  * @module
  */
 import type { DType, TypedArray } from "../../dtype.ts";
-
 import { allocUninit } from "./pool.ts";
 import type { Eqn } from "../../ir.ts";
 import { sizeOf, stridesOf } from "../../shape.ts";

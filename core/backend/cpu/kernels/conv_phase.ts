@@ -233,11 +233,8 @@ export function convPhase(
   const direct = plan.direct && !eng;
   const col = reg ? eng!.f32.subarray(reg.col, reg.col + colN) : scratch(0, colN);
   const idx = reg ? eng!.i32.subarray(reg.idx, reg.idx + idxN) : new Int32Array(idxN);
-  const xp = reg
-    ? eng!.f32.subarray(reg.xp, reg.xp + nb * I * padSize).fill(0)
-    : direct
-    ? x
-    : scratch(2, nb * I * padSize).fill(0);
+  const xp = reg ? eng!.f32.subarray(reg.xp, reg.xp + nb * I * padSize) : direct ? x : scratch(2, nb * I * padSize);
+  if (!plan.direct) xp.fill(0); // the border of the padded copy (interiors are overwritten per block)
   // Interior rows of the padded copy: destination offset of each input row (last axis).
   const nsp = g.inSp.length, Pl = g.inSp[nsp - 1], rows = chanSize / Pl;
   const rowDst = new Int32Array(rows), pst = stridesOf(plan.padShape);

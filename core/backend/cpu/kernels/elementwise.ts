@@ -84,13 +84,12 @@ function fastBinary(op: string, x: Float32Array, y: Float32Array, out: Float32Ar
 /** A unary kernel choosing the scalar function by input dtype. */
 function unaryK(fs: ByDType<F1>, fallback?: F1, fast?: string): Kernel<NoParams> {
   return ([x], [a], _p, [o]) => {
-    if (fast && a.dtype === "float32" && o.dtype === "float32") {
-      const out = allocUninit("float32", x.length) as Float32Array;
-      if (fastUnary(fast, x as Float32Array, out)) return [out];
-    }
+    const out = allocUninit(o.dtype, x.length);
+    const f32 = a.dtype === "float32" && o.dtype === "float32";
+    if (fast && f32 && fastUnary(fast, x as Float32Array, out as Float32Array)) return [out];
     const f = fs[a.dtype] ?? fallback;
     if (!f) throw new TypeError(`cpu kernel: unsupported dtype ${a.dtype}`);
-    return [map1(x, allocUninit(o.dtype, x.length), f)];
+    return [map1(x, out, f)];
   };
 }
 /** A unary float kernel. */
@@ -99,13 +98,12 @@ const floatK = (f: F1, fast?: string): Kernel<NoParams> => unaryK({ float32: f }
 /** A binary kernel choosing the scalar function by operand dtype. */
 function binaryK(fs: ByDType<F2>, fallback?: F2, fast?: string): Kernel<NoParams> {
   return ([x, y], [a], _p, [o]) => {
-    if (fast && a.dtype === "float32") {
-      const out = allocUninit("float32", x.length) as Float32Array;
-      if (fastBinary(fast, x as Float32Array, y as Float32Array, out)) return [out];
-    }
+    const out = allocUninit(o.dtype, x.length);
+    const f32 = a.dtype === "float32" && o.dtype === "float32";
+    if (fast && f32 && fastBinary(fast, x as Float32Array, y as Float32Array, out as Float32Array)) return [out];
     const f = fs[a.dtype] ?? fallback;
     if (!f) throw new TypeError(`cpu kernel: unsupported dtype ${a.dtype}`);
-    return [map2(x, y, allocUninit(o.dtype, x.length), f)];
+    return [map2(x, y, out, f)];
   };
 }
 
