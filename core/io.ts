@@ -32,6 +32,31 @@ function checkHost() {
   }
 }
 
+/**
+ * `e` (a file system error) with `message` in front, keeping its class (so `instanceof
+ * Deno.errors.NotFound` still works) and the original as `cause`.
+ */
+function withContext(e: unknown, message: string): Error {
+  const detail = e instanceof Error ? e.message : String(e);
+  const Ctor = (e instanceof Error ? e.constructor : Error) as ErrorConstructor;
+  try {
+    return new Ctor(`${message}: ${detail}`, { cause: e });
+  } catch {
+    return new Error(`${message}: ${detail}`, { cause: e });
+  }
+}
+
+/** Opens `path` for reading, with an error that names `op` and the path. */
+async function openRead(op: string, path: string): Promise<Deno.FsFile> {
+  try {
+    return await Deno.open(path, { read: true });
+  } catch (e) {
+    const relative = !/^([A-Za-z]:)?[\\/]/.test(path);
+    const hint = e instanceof Deno.errors.NotFound && relative ? ` (relative paths resolve from ${Deno.cwd()})` : "";
+    throw withContext(e, `${op}: cannot open ${path}${hint}`);
+  }
+}
+
 /** Walks a pytree: tensors in path order, plus a JSON encoding of the structure. */
 function encode(t: PyTree): { enc: Enc; tensors: [string, Array][] } {
   const tensors: [string, Array][] = [];
@@ -43,7 +68,7 @@ function encode(t: PyTree): { enc: Enc; tensors: [string, Array][] } {
       tensors.push([name, x]);
       return { t: name };
     }
-    if (typeof x === "number") return { n: String(x) };
+    if (typeof x === "number") return { n: Object.is(x, -0) ? "-0" : String(x) }; // String(-0) is "0"
     if (typeof x === "boolean") return { b: x };
     if (globalThis.Array.isArray(x)) return x.map((v, i) => go(v, [...path, String(i)]));
     if (typeof x === "object" && Object.getPrototypeOf(x) === Object.prototype) {
@@ -110,7 +135,15 @@ export async function save(path: string, tree: PyTree, metadata: Record<string, 
   new DataView(prefix.buffer).setBigUint64(0, BigInt(head.byteLength), true);
   const slash = path.lastIndexOf("/");
   const tmp = `${path.slice(0, slash + 1)}.${path.slice(slash + 1)}.${crypto.randomUUID()}.tmp`;
-  const file = await Deno.open(tmp, { write: true, createNew: true });
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(tmp, { write: true, createNew: true });
+  } catch (e) {
+    throw withContext(
+      e,
+      `save: cannot create a temporary file next to ${path} (does its folder exist and is it writable?)`,
+    );
+  }
   try {
     for (const c of [prefix, head, ...chunks]) {
       for (let done = 0; done < c.byteLength;) done += await file.write(c.subarray(done));
@@ -123,7 +156,7 @@ export async function save(path: string, tree: PyTree, metadata: Record<string, 
       file.close();
     } catch { /* already closed */ }
     await Deno.remove(tmp).catch(() => {});
-    throw e;
+    throw withContext(e, `save: writing ${path} failed`);
   }
 }
 
@@ -235,17 +268,18 @@ async function readHeader(file: Deno.FsFile, path: string) {
  * ```
  */
 export async function loadMetadata(path: string): Promise<Record<string, string>> {
-  using file = await Deno.open(path, { read: true });
+  using file = await openRead("loadMetadata", path);
   return (await readHeader(file, path)).metadata;
 }
 
 function fromNames(names: string[], arrays: Map<string, Array>): PyTree {
-  const root: Record<string, unknown> = {};
+  // Prototype-less nodes: a name such as "__proto__.x" in a foreign file stays a plain key.
+  const root: Record<string, unknown> = Object.create(null);
   for (const name of names) {
     const parts = name.split(".");
     let node = root;
     parts.slice(0, -1).forEach((p) => {
-      if (!(p in node) || node[p] instanceof Array) node[p] = {};
+      if (!Object.hasOwn(node, p) || node[p] instanceof Array) node[p] = Object.create(null);
       node = node[p] as Record<string, unknown>;
     });
     node[parts[parts.length - 1]] = arrays.get(name);
@@ -284,7 +318,7 @@ function fromNames(names: string[], arrays: Map<string, Array>): PyTree {
  */
 export async function load<T = PyTree>(path: string): Promise<T> {
   checkHost();
-  using file = await Deno.open(path, { read: true });
+  using file = await openRead("load", path);
   const { entries, metadata, dataLen } = await readHeader(file, path);
   const data = await readExact(file, dataLen, "tensor data", path);
   const arrays = new Map<string, Array>();

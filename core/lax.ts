@@ -195,13 +195,37 @@ export interface WindowOptions {
  * ```
  */
 export function reduceWindow(x: Array, op: "max" | "sum", window: number[], opts: WindowOptions = {}): Array {
+  perAxis("reduceWindow", x, { window, strides: opts.strides });
   const strides = opts.strides ?? window;
   const padding = padsFor(opts.padding ?? "VALID", [...x.aval.shape], window, strides);
   return bind1("reduceWindow", [x], { op, window, strides, padding });
 }
 
-/** Static slice `x[start:limit:strides]`. */
+/** Checks that each named list has one entry per axis of `x`. */
+function perAxis(op: string, x: Array, lists: Record<string, readonly number[] | undefined>) {
+  for (const [name, v] of Object.entries(lists)) {
+    if (v !== undefined && v.length !== x.ndim) {
+      throw new Error(
+        `${op}: ${name} ${JSON.stringify(v)} has ${v.length} entries for an array of rank ${x.ndim} ` +
+          `(shape ${fmt(x.aval.shape)}); give one entry per axis`,
+      );
+    }
+  }
+}
+
+/**
+ * Static slice `x[start:limit:strides]`, one entry per axis in each list.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { lax, np } from "@wax/wax";
+ * const y = lax.slice(np.arange(12).reshape(3, 4), [1, 0], [3, 4], [1, 2]);
+ * assert.deepEqual(await y.tolist(), [[4, 6], [8, 10]]);
+ * ```
+ */
 export function slice(x: Array, start: number[], limit: number[], strides?: number[]): Array {
+  perAxis("slice", x, { start, limit, strides });
   return bind1("slice", [x], { start, limit, strides: strides ?? start.map(() => 1) });
 }
 
@@ -212,6 +236,7 @@ function startsArray(starts: (number | Array)[]): Array {
 /** Slice of `sizes` at traced start indices (clamped so the slice fits). */
 export function dynamicSlice(x: Array, starts: (number | Array)[], sizes: number[]): Array {
   if (starts.length !== x.ndim) throw new Error(`dynamicSlice: ${starts.length} start indices for rank ${x.ndim}`);
+  perAxis("dynamicSlice", x, { sizes });
   return bind1("dynamicSlice", [x, startsArray(starts)], { sizes });
 }
 /** Overwrites a window of `x` with `update` at traced start indices. */

@@ -3,8 +3,8 @@
  * ("partitionable") threefry implementation. Keys are explicit uint32[2] arrays.
  * @module
  */
-import type { Array } from "./array.ts";
-import { fmt, sizeOf } from "./shape.ts";
+import { Array } from "./array.ts";
+import { checkShape, fmt, sizeOf } from "./shape.ts";
 import { bind, bind1, bitcast, broadcastInDim, convert, reshape } from "./primitives/ops.ts";
 import { type ArrayLike, asArray } from "./np/util.ts";
 import * as np from "./numpy.ts";
@@ -19,12 +19,29 @@ function jitWhenEager<R extends unknown[]>(f: (key: Array, ...rest: R) => Array)
   return (key, ...rest) => (key?.storage ? j(key, ...rest) : f(key, ...rest));
 }
 
-function checkKey(key: Array, op: string): [Array, Array] {
-  if (key.dtype !== "uint32" || key.ndim !== 1 || key.aval.shape[0] !== 2) {
-    throw new TypeError(
-      `random.${op}: expected a key (uint32[2] from random.key), got ${key.dtype}${fmt(key.aval.shape)}`,
-    );
-  }
+/** A short description of a value that is not a key, for error messages. */
+function describe(x: unknown): string {
+  if (x instanceof Array) return `an array of ${x.dtype}${fmt(x.aval.shape)}`;
+  if (typeof x === "string") return `the string ${JSON.stringify(x)}`;
+  if (typeof x === "number" || typeof x === "boolean" || typeof x === "bigint") return `the ${typeof x} ${x}`;
+  if (x === null || x === undefined) return String(x);
+  return globalThis.Array.isArray(x) ? "a plain list" : typeof x === "object" ? "a plain object" : `a ${typeof x}`;
+}
+
+/** Checks `key` is a PRNG key, with an error that says what a key is and how to make one. */
+function checkKey(key: unknown, op: string): Array {
+  if (key instanceof Array && key.dtype === "uint32" && key.ndim === 1 && key.aval.shape[0] === 2) return key;
+  throw new TypeError(
+    `random.${op}: expected a PRNG key, got ${describe(key)}. A key is a uint32 array of shape [2]: ` +
+      `make one with random.key(seed) (e.g. random.key(42)) and derive more with random.split(key)`,
+  );
+}
+
+/** Checks a sample shape the user passed. */
+const checkSampleShape = (shape: number[], op: string): number[] => checkShape(`random.${op}`, shape);
+
+/** The two uint32 words of a (checked) key, as scalars. */
+function keyWords(key: Array): [Array, Array] {
   const k0 = reshape(bind1("slice", [key], { start: [0], limit: [1], strides: [1] }), []);
   const k1 = reshape(bind1("slice", [key], { start: [1], limit: [2], strides: [1] }), []);
   return [k0, k1];
@@ -32,7 +49,7 @@ function checkKey(key: Array, op: string): [Array, Array] {
 
 /** threefry2x32 of a key over counters `(hi, lo)` = the flat index of each element of `shape`. */
 function hashShape(key: Array, shape: number[], op: string): [Array, Array] {
-  const [k0, k1] = checkKey(key, op);
+  const [k0, k1] = keyWords(key);
   const n = sizeOf(shape);
   if (n >= 2 ** 32) throw new RangeError(`random.${op}: ${n} values exceed the 2^32 counter range`);
   const lo = reshape(bind1("iota", [], { shape: [n], dtype: "uint32", dimension: 0 }), shape);
@@ -43,7 +60,9 @@ function hashShape(key: Array, shape: number[], op: string): [Array, Array] {
 }
 
 /**
- * A PRNG key from an integer seed (like `jax.random.key(seed)` for 32-bit seeds).
+ * A PRNG key from an integer seed, like `jax.random.key(seed)`: `[0, seed]` for seeds below
+ * 2^32 (negative int32 seeds as their uint32 bits, as JAX with 32-bit ints), `[hi, lo]` words
+ * for larger safe integers (as JAX with 64-bit ints), so distinct seeds give distinct keys.
  *
  * @example
  * ```ts
@@ -54,8 +73,14 @@ function hashShape(key: Array, shape: number[], op: string): [Array, Array] {
  * ```
  */
 export function key(seed: number): Array {
-  if (!Number.isInteger(seed)) throw new TypeError(`random.key: seed must be an integer, got ${seed}`);
-  return np.array(new Uint32Array([0, seed >>> 0]));
+  if (typeof seed !== "number" || !Number.isSafeInteger(seed) || seed < -(2 ** 31)) {
+    throw new TypeError(
+      `random.key: seed must be an integer from -2^31 to 2^53 - 1, got ${
+        typeof seed === "number" ? seed : describe(seed)
+      }`,
+    );
+  }
+  return np.array(new Uint32Array([seed < 0 ? 0 : Math.floor(seed / 2 ** 32), seed >>> 0]));
 }
 
 /**
@@ -70,22 +95,50 @@ export function key(seed: number): Array {
  * ```
  */
 export function split(key: Array, num = 2): Array[] {
+  checkKey(key, "split");
+  if (!Number.isInteger(num) || num < 0) {
+    throw new TypeError(`random.split: num must be a non-negative integer (how many keys), got ${describe(num)}`);
+  }
+  if (num === 0) return [];
   const [y0, y1] = hashShape(key, [num], "split");
   const keys = np.stack([y0, y1], 1);
   return np.split(keys, num, 0).map((k) => reshape(k, [2]));
 }
 
-/** A key derived from `key` and an integer (JAX's `fold_in`). */
+/**
+ * A key derived from `key` and an integer `data` (JAX's `fold_in`): a number from -2^31 to
+ * 2^32 - 1 (negative ones as their uint32 bits) or an integer scalar array.
+ */
 export function foldIn(key: Array, data: ArrayLike): Array {
-  const [k0, k1] = checkKey(key, "foldIn");
-  const d = convert(asArray(data, "uint32"), "uint32");
+  const [k0, k1] = keyWords(checkKey(key, "foldIn"));
+  const integral = typeof data === "number"
+    ? Number.isInteger(data) && data >= -(2 ** 31) && data < 2 ** 32
+    : data instanceof Array && data.ndim === 0 && (data.dtype === "int32" || data.dtype === "uint32");
+  if (!integral) {
+    throw new TypeError(
+      `random.foldIn: data must be an integer from -2^31 to 2^32 - 1 or an int32/uint32 scalar array, got ${
+        typeof data === "number" ? data : describe(data)
+      }`,
+    );
+  }
+  const d = typeof data === "number" ? asArray(data >>> 0, "uint32") : convert(data as Array, "uint32");
   const [y0, y1] = bind("threefry2x32", [k0, k1, convert(asArray(0, "uint32"), "uint32"), reshape(d, [])], {});
   return np.stack([y0, y1]);
 }
 
+/** Checks the bounds of a sampler are plain numbers. */
+function checkBounds(op: string, minval: unknown, maxval: unknown): void {
+  if (typeof minval !== "number" || typeof maxval !== "number") {
+    throw new TypeError(
+      `random.${op}: minval and maxval must be plain numbers, got ${describe(minval)} and ${describe(maxval)}; ` +
+        `scale and shift the samples with np ops for array bounds`,
+    );
+  }
+}
+
 /** Uniform random uint32 bits of `shape`. */
 export function bits(key: Array, shape: number[] = []): Array {
-  return bitsJ(key, shape);
+  return bitsJ(checkKey(key, "bits"), checkSampleShape(shape, "bits"));
 }
 const bitsJ = jitWhenEager((key: Array, shape: number[]): Array => {
   const [y0, y1] = hashShape(key, shape, "bits");
@@ -114,7 +167,8 @@ export interface UniformOptions {
  */
 export function uniform(key: Array, shape: number[] = [], opts: UniformOptions = {}): Array {
   const { minval = 0, maxval = 1 } = opts;
-  return uniformJ(key, shape, minval, maxval);
+  checkBounds("uniform", minval, maxval);
+  return uniformJ(checkKey(key, "uniform"), checkSampleShape(shape, "uniform"), minval, maxval);
 }
 const uniformJ = jitWhenEager((key: Array, shape: number[], minval: number, maxval: number): Array => {
   const b = bitsJ(key, shape);
@@ -167,7 +221,7 @@ export function erfinv(x: ArrayLike): Array {
  * ```
  */
 export function normal(key: Array, shape: number[] = []): Array {
-  return normalJ(key, shape);
+  return normalJ(checkKey(key, "normal"), checkSampleShape(shape, "normal"));
 }
 const normalJ = jitWhenEager((key: Array, shape: number[]): Array => {
   const lo = Math.fround(-1 + 2 ** -24) === -1 ? -0.99999994 : -1 + 2 ** -24;
@@ -176,13 +230,22 @@ const normalJ = jitWhenEager((key: Array, shape: number[]): Array => {
 
 /** Bernoulli samples (bool) with probability `p` of true. */
 export function bernoulli(key: Array, p: ArrayLike = 0.5, shape?: number[]): Array {
+  checkKey(key, "bernoulli");
   const pa = asArray(p, "float32");
-  const s = shape ?? [...pa.aval.shape];
+  const s = shape === undefined ? [...pa.aval.shape] : checkSampleShape(shape, "bernoulli");
   return np.less(uniform(key, s), pa);
 }
 
 /** Integers uniformly in `[minval, maxval)` (int32). */
 export function randint(key: Array, shape: number[], minval: number, maxval: number): Array {
+  checkKey(key, "randint");
+  checkSampleShape(shape, "randint");
+  checkBounds("randint", minval, maxval);
+  if (![minval, maxval].every((v) => Number.isInteger(v) && v >= -(2 ** 31) && v <= 2 ** 31)) {
+    throw new TypeError(
+      `random.randint: minval and maxval must be integers in the int32 range (maxval up to 2^31), got ${minval} and ${maxval}`,
+    );
+  }
   if (!(maxval > minval)) throw new RangeError(`random.randint: maxval ${maxval} must exceed minval ${minval}`);
   const u = uniform(key, shape);
   return convert(np.add(np.floor(np.multiply(u, maxval - minval)), minval), "int32");
@@ -190,6 +253,10 @@ export function randint(key: Array, shape: number[], minval: number, maxval: num
 
 /** Samples category indices from unnormalised log-probabilities along `axis` (Gumbel-max). */
 export function categorical(key: Array, logits: Array, axis = -1): Array {
+  checkKey(key, "categorical");
+  if (!(logits instanceof Array)) {
+    throw new TypeError(`random.categorical: logits must be an array, got ${describe(logits)}`);
+  }
   return np.argmax(np.add(logits, gumbel(key, [...logits.aval.shape])), { axis });
 }
 
@@ -198,6 +265,14 @@ export function categorical(key: Array, logits: Array, axis = -1): Array {
  * random bits (O(n²) comparisons: meant for n up to a few thousand; shuffle datasets on the host).
  */
 export function permutation(key: Array, x: number | Array): Array {
+  checkKey(key, "permutation");
+  if (typeof x === "number" ? !Number.isInteger(x) || x < 0 : !(x instanceof Array) || x.ndim === 0) {
+    throw new TypeError(
+      `random.permutation: expected a non-negative integer or an array with at least one axis, got ${
+        typeof x === "number" ? x : describe(x)
+      }`,
+    );
+  }
   const n = typeof x === "number" ? x : x.aval.shape[0];
   if (n > 8192) {
     throw new RangeError(
@@ -219,6 +294,7 @@ export function permutation(key: Array, x: number | Array): Array {
 
 /** Samples from a standard Gumbel distribution. */
 export function gumbel(key: Array, shape: number[] = []): Array {
-  const u = uniform(key, shape, { minval: 1.1754944e-38, maxval: 1 });
+  checkKey(key, "gumbel");
+  const u = uniform(key, checkSampleShape(shape, "gumbel"), { minval: 1.1754944e-38, maxval: 1 });
   return np.negative(np.log(np.negative(np.log(u))));
 }

@@ -51,30 +51,128 @@ export function broadcastShapes(op: string, ...shapes: (readonly number[])[]): n
   return out;
 }
 
-/** Normalises a possibly negative axis against `ndim`, with a clear error. */
-export function normAxis(op: string, axis: number, ndim: number): number {
-  if (!Number.isInteger(axis) || axis < -ndim || axis >= ndim) {
-    throw new RangeError(`${op}: axis ${axis} is out of range for an array of rank ${ndim}; use -${ndim}..${ndim - 1}`);
-  }
-  return axis < 0 ? axis + ndim : axis;
+/**
+ * The one axis normaliser of wax (every op that takes an axis calls it, as `jnp` does): an
+ * axis of an array of `shape` (or of a rank, when only that is known) in `-rank..rank-1`,
+ * negative ones counting from the end, becomes `0..rank-1`; anything else is an error that
+ * names `op`, the rank, the shape and the valid range.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { normAxis } from "./shape.ts";
+ * assert.equal(normAxis("sum", -1, [3, 4]), 1);
+ * assert.throws(() => normAxis("sum", 3, [3, 4]), /sum: axis 3 is out of range for an array of rank 2 \(shape \[3,4\]\); use -2..1/);
+ * ```
+ */
+export function normAxis(op: string, axis: number, shape: number | readonly number[]): number {
+  return checkAxis(op, axis, shape, 0);
 }
 
-/** Normalises `axis` (a number, a list, or null for all) into sorted unique axes. */
-export function normAxes(op: string, axis: number | readonly number[] | null | undefined, ndim: number): number[] {
-  if (axis === null || axis === undefined) return [...Array(ndim).keys()];
-  const list = typeof axis === "number" ? [axis] : axis;
-  const out = list.map((a) => normAxis(op, a, ndim));
-  if (new Set(out).size !== out.length) throw new Error(`${op}: repeated axis in ${JSON.stringify(list)}`);
+/**
+ * `normAxis` for the position of a new axis inserted into an array of `shape` (`expandDims`,
+ * `stack`): the range is `-(rank+1)..rank`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { normNewAxis } from "./shape.ts";
+ * assert.equal(normNewAxis("expandDims", -1, [3, 4]), 2);
+ * ```
+ */
+export function normNewAxis(op: string, axis: number, shape: number | readonly number[]): number {
+  return checkAxis(op, axis, shape, 1);
+}
+
+function checkAxis(op: string, axis: number, shape: number | readonly number[], extra: number): number {
+  const rank = typeof shape === "number" ? shape : shape.length;
+  const n = rank + extra;
+  if (typeof axis === "number" && Number.isInteger(axis) && axis >= -n && axis < n) return axis < 0 ? axis + n : axis;
+  const of = `${extra ? "a new axis of " : ""}an array of rank ${rank}${
+    typeof shape === "number" ? "" : ` (shape ${fmt(shape)})`
+  }`;
+  const use = n ? `use ${-n}..${n - 1}` : "it has no axes";
+  if (typeof axis !== "number" || !Number.isInteger(axis)) {
+    const got = typeof axis === "string" ? JSON.stringify(axis) : String(axis);
+    throw new TypeError(`${op}: axis ${got} is not an integer; for ${of}, ${use}`);
+  }
+  throw new RangeError(`${op}: axis ${axis} is out of range for ${of}; ${use}`);
+}
+
+/**
+ * Normalises `axis` (a number, a list, or null/undefined for all) of an array of `shape` into
+ * sorted axes, each checked by `normAxis`; an axis named twice is an error, as in `jnp`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { normAxes } from "./shape.ts";
+ * assert.deepEqual(normAxes("sum", [-1, 0], [2, 3, 4]), [0, 2]);
+ * assert.throws(() => normAxes("sum", [0, -3], [2, 3, 4]), /sum: axis -3 repeats axis 0/);
+ * ```
+ */
+export function normAxes(
+  op: string,
+  axis: number | readonly number[] | null | undefined,
+  shape: number | readonly number[],
+): number[] {
+  const rank = typeof shape === "number" ? shape : shape.length;
+  if (axis === null || axis === undefined) return [...Array(rank).keys()];
+  const list = Array.isArray(axis) ? axis : [axis as number];
+  const out: number[] = [];
+  list.forEach((a, i) => {
+    const ax = normAxis(op, a, shape);
+    const j = out.indexOf(ax);
+    if (j >= 0) {
+      throw new Error(`${op}: axis ${a} repeats axis ${list[j]} in ${JSON.stringify(list)}; name each axis once`);
+    }
+    out[i] = ax;
+  });
   return out.sort((a, b) => a - b);
 }
 
-/** Checks a shape is a list of non-negative integers. */
-export function checkShape(op: string, shape: readonly number[]): number[] {
-  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
-    throw new TypeError(`${op}: shape must be a list of non-negative integers, got ${JSON.stringify(shape)}`);
+/**
+ * Checks a shape a user passed is a list of non-negative integers (with `inferOne`, one `-1`
+ * may stand for the size that fills the array, as in `reshape`), with an error naming `op`,
+ * the shape and the bad dimension.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { checkShape } from "./shape.ts";
+ * assert.deepEqual(checkShape("zeros", [2, 3]), [2, 3]);
+ * assert.throws(() => checkShape("zeros", [-3]), /zeros: shape \[-3\] has dimension -3 at axis 0/);
+ * ```
+ */
+export function checkShape(op: string, shape: readonly number[], inferOne = false): number[] {
+  if (!Array.isArray(shape)) {
+    const got = typeof shape === "number" ? `the number ${shape} (write [${shape}])` : describe(shape);
+    throw new TypeError(`${op}: shape must be a list of non-negative integers, got ${got}`);
+  }
+  const what = inferOne
+    ? "non-negative integers (or one -1 for the size that fills the array)"
+    : "non-negative integers";
+  shape.forEach((d, i) => {
+    if (Number.isInteger(d) && (d >= 0 || (inferOne && d === -1))) return;
+    throw new TypeError(
+      `${op}: shape ${fmtAny(shape)} has dimension ${describe(d)} at axis ${i}; dimensions must be ${what}`,
+    );
+  });
+  if (inferOne && shape.filter((d) => d === -1).length > 1) {
+    throw new TypeError(`${op}: shape ${fmt(shape)} has more than one -1; at most one size can be inferred`);
   }
   return [...shape];
 }
+
+/** A short description of any value for an error message. */
+function describe(x: unknown): string {
+  if (typeof x === "string") return JSON.stringify(x);
+  if (typeof x === "number" || typeof x === "boolean" || typeof x === "bigint" || x == null) return String(x);
+  if (Array.isArray(x)) return fmtAny(x);
+  return typeof x === "function" ? "a function" : `an object (${(x as object).constructor?.name ?? "no prototype"})`;
+}
+const fmtAny = (xs: readonly unknown[]) =>
+  `[${xs.map((x) => (typeof x === "string" ? JSON.stringify(x) : String(x))).join(",")}]`;
 
 /** The inverse of a permutation. */
 export function invertPerm(perm: readonly number[]): number[] {

@@ -1,13 +1,17 @@
 /**
  * Activation functions: plain `Array -> Array` functions, usable directly or as layers in
  * `serial(...)`. Each is built from wax primitives, so it works under every transform, and
- * each is written so its gradients stay finite for extreme inputs.
+ * each is written so its gradients stay finite for extreme inputs. They follow `jax.nn`
+ * where inputs are special: a NaN input gives a NaN output, and the derivative at a kink is
+ * the one `jax.nn` uses (relu'(0) = 0, leakyRelu'(0) = 1, elu'(0) = alpha).
  * @module
  */
 import { type Array, np } from "../mod.ts";
+import { normAxes } from "../core/shape.ts";
 
 /**
- * Rectified linear unit, `max(x, 0)`.
+ * Rectified linear unit, `max(x, 0)`. NaN stays NaN and the derivative at 0 is 0, as in
+ * `jax.nn.relu`.
  *
  * @param x The input.
  * @returns `max(x, 0)` elementwise.
@@ -21,7 +25,8 @@ import { type Array, np } from "../mod.ts";
  * ```
  */
 export function relu(x: Array): Array {
-  return np.where(x.greater(0), x, 0);
+  // `x <= 0` is false for NaN, so NaN passes through; the select gives derivative 0 at 0.
+  return np.where(np.lessEqual(x, 0), 0, x);
 }
 
 /** Options of `leakyRelu`. */
@@ -31,7 +36,8 @@ export interface LeakyReluOptions {
 }
 
 /**
- * Leaky ReLU, `x` for positive inputs and `negativeSlope * x` otherwise.
+ * Leaky ReLU, `x` for `x >= 0` and `negativeSlope * x` otherwise (so the derivative at 0
+ * is 1, as in `jax.nn.leaky_relu`).
  *
  * @param x The input.
  * @param opts `negativeSlope` (default 0.01).
@@ -47,7 +53,7 @@ export interface LeakyReluOptions {
  * ```
  */
 export function leakyRelu(x: Array, opts: LeakyReluOptions = {}): Array {
-  return np.where(x.greater(0), x, x.mul(opts.negativeSlope ?? 0.01));
+  return np.where(np.greaterEqual(x, 0), x, x.mul(opts.negativeSlope ?? 0.01));
 }
 
 /** Options of `elu`. */
@@ -57,7 +63,8 @@ export interface EluOptions {
 }
 
 /**
- * Exponential linear unit: `x` for `x > 0`, `alpha * (exp(x) - 1)` otherwise.
+ * Exponential linear unit: `x` for `x > 0`, `alpha * (exp(x) - 1)` otherwise (derivative
+ * `alpha` at 0, as in `jax.nn.elu`).
  *
  * @param x The input.
  * @param opts `alpha` (default 1).
@@ -73,8 +80,10 @@ export interface EluOptions {
  * ```
  */
 export function elu(x: Array, opts: EluOptions = {}): Array {
-  const neg = np.expm1(np.minimum(x, 0)).mul(opts.alpha ?? 1);
-  return np.where(x.greater(0), x, neg);
+  // The negative branch sees 0 where x > 0 (no overflow in expm1) and x elsewhere, NaN included.
+  const pos = x.greater(0);
+  const neg = np.expm1(np.where(pos, 0, x)).mul(opts.alpha ?? 1);
+  return np.where(pos, x, neg);
 }
 
 /** Options of `gelu`. */
@@ -189,11 +198,16 @@ export interface SoftmaxOptions {
  * ```
  */
 export function logSoftmax(x: Array, opts: SoftmaxOptions = {}): Array {
-  return x.sub(np.logsumexp(x, { axis: opts.axis ?? -1, keepdims: true }));
+  return logSoftmaxOf("logSoftmax", x, opts);
+}
+function logSoftmaxOf(op: string, x: Array, opts: SoftmaxOptions): Array {
+  const axis = normAxes(op, opts.axis ?? -1, x.shape);
+  return x.sub(np.logsumexp(x, { axis, keepdims: true }));
 }
 
 /**
- * Softmax along an axis, `exp(x - logsumexp(x))`.
+ * Softmax along an axis, `exp(x - logsumexp(x))`; a NaN in a slice makes that whole slice
+ * NaN, as in `jax.nn.softmax`.
  *
  * @param x Logits.
  * @param opts `axis` (default -1).
@@ -209,5 +223,5 @@ export function logSoftmax(x: Array, opts: SoftmaxOptions = {}): Array {
  * ```
  */
 export function softmax(x: Array, opts: SoftmaxOptions = {}): Array {
-  return np.exp(logSoftmax(x, opts));
+  return np.exp(logSoftmaxOf("softmax", x, opts));
 }

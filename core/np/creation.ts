@@ -3,7 +3,7 @@
  * @module
  */
 import type { Array } from "../array.ts";
-import { allocTyped, checkDType, type DType, type TypedArray } from "../dtype.ts";
+import { allocTyped, checkDType, checkIntRange, type DType, type TypedArray } from "../dtype.ts";
 import { checkShape, fmt, sizeOf } from "../shape.ts";
 import { constant, fromHost } from "../backend/backend.ts";
 import { add, bind1, broadcastInDim, convert, mul } from "../primitives/ops.ts";
@@ -84,6 +84,7 @@ export function array(data: NestedNumbers | TypedArray | Float64Array, opts: Arr
     walk(data, 0);
     flat = vals;
     dtype = opts.dtype ? checkDType(opts.dtype, "array") : isBool && vals.length ? "bool" : "float32";
+    for (const v of vals) checkIntRange("array", v, dtype);
   }
   checkShape("array", shape);
   if (sizeOf(shape) !== flat.length) throw new Error(`array: ${flat.length} values do not fill shape ${fmt(shape)}`);
@@ -110,15 +111,16 @@ export interface DTypeOptions {
  */
 export function full(shape: number[], value: number | boolean, opts: DTypeOptions = {}): Array {
   const dtype = checkDType(opts.dtype ?? (typeof value === "boolean" ? "bool" : "float32"), "full");
+  checkIntRange("full", Number(value), dtype);
   return broadcastInDim(constant(Number(value), dtype), checkShape("full", shape), []);
 }
 /** Zeros of `shape`. */
 export function zeros(shape: number[], opts: DTypeOptions = {}): Array {
-  return full(shape, 0, opts);
+  return full(checkShape("zeros", shape), 0, opts);
 }
 /** Ones of `shape`. */
 export function ones(shape: number[], opts: DTypeOptions = {}): Array {
-  return full(shape, 1, opts);
+  return full(checkShape("ones", shape), 1, opts);
 }
 /** Zeros with the shape and dtype of `x`. */
 export function zerosLike(x: Array, opts: DTypeOptions = {}): Array {

@@ -6,7 +6,7 @@ import type { Array } from "../array.ts";
 import { isFloat } from "../dtype.ts";
 import type { BinaryName } from "../primitives/elementwise.ts";
 import { bind1, convert, select as selectP, type UnaryName } from "../primitives/ops.ts";
-import { type ArrayLike, asArray, broadcastTo, elementwiseArgs, promoteArgs } from "./util.ts";
+import { type ArrayLike, asArray, broadcastTo, elementwiseArgs, promoteFor } from "./util.ts";
 import { broadcastShapes } from "../shape.ts";
 
 type BinPrim = Exclude<BinaryName, "shiftLeft" | "shiftRightLogical">;
@@ -166,12 +166,23 @@ export const reciprocal = (x: ArrayLike): Array => divide(1, x);
 export function where(cond: ArrayLike, a: ArrayLike, b: ArrayLike): Array {
   const c = asArray(cond);
   const p = c.dtype === "bool" ? c : notEqual(c, 0);
-  const [x, y] = promoteArgs(a, b);
+  const [x, y] = promoteFor("where", [a, b]);
   const shape = broadcastShapes("where", p.aval.shape, x.aval.shape, y.aval.shape);
   return selectP(broadcastTo(p, shape, "where"), broadcastTo(x, shape, "where"), broadcastTo(y, shape, "where"));
 }
 
-/** Clips values into `[lo, hi]` (either may be null). */
+/**
+ * Clips values into `[lo, hi]` (either may be null), as `minimum(maximum(x, lo), hi)`: NaN
+ * stays NaN, and at a bound the derivative is 0.5 (a tie of `maximum`/`minimum`), as in `jnp`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { np } from "@wax/wax";
+ * const y = await np.clip(np.array([-5, 0.5, NaN]), 0, 1).tolist() as number[];
+ * assert(y[0] === 0 && y[1] === 0.5 && Number.isNaN(y[2]));
+ * ```
+ */
 export function clip(x: ArrayLike, lo: ArrayLike | null, hi: ArrayLike | null): Array {
   let y = asArray(x);
   if (lo !== null) y = maximum(y, lo);

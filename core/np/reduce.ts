@@ -25,10 +25,11 @@ function keep(y: Array, inShape: readonly number[], axes: number[], keepdims: bo
   return reshape(y, inShape.map((n, i) => (axes.includes(i) ? 1 : n)));
 }
 
-function reducer(prim: "reduceSum" | "reduceMax" | "reduceMin" | "reduceProd", name: string) {
+function reducer(prim: "reduceSum" | "reduceMax" | "reduceMin" | "reduceProd", name: string, truth = false) {
   return (x: ArrayLike, opts: ReduceOptions = {}): Array => {
     let a = asArray(x);
-    const axes = normAxes(name, opts.axis, a.ndim);
+    if (truth) a = notEqual(a, 0);
+    const axes = normAxes(name, opts.axis, a.aval.shape);
     if ((prim === "reduceSum" || prim === "reduceProd") && a.dtype === "bool") a = convert(a, "int32");
     return keep(bind1(prim, [a], { axes }), a.aval.shape, axes, !!opts.keepdims);
   };
@@ -46,9 +47,9 @@ function reducer(prim: "reduceSum" | "reduceMax" | "reduceMin" | "reduceProd", n
  * ```
  */
 export const sum: (x: ArrayLike, opts?: ReduceOptions) => Array = reducer("reduceSum", "sum");
-/** Maximum over axes. */
+/** Maximum over axes; a NaN anywhere in a reduced slice makes its result NaN, as in `jnp`. */
 export const max: (x: ArrayLike, opts?: ReduceOptions) => Array = reducer("reduceMax", "max");
-/** Minimum over axes. */
+/** Minimum over axes; NaN propagates, as in `max`. */
 export const min: (x: ArrayLike, opts?: ReduceOptions) => Array = reducer("reduceMin", "min");
 /** Product over axes. */
 export const prod: (x: ArrayLike, opts?: ReduceOptions) => Array = reducer("reduceProd", "prod");
@@ -56,7 +57,7 @@ export const prod: (x: ArrayLike, opts?: ReduceOptions) => Array = reducer("redu
 /** Mean over axes (integers give float32). */
 export function mean(x: ArrayLike, opts: ReduceOptions = {}): Array {
   const a = asArray(x);
-  const axes = normAxes("mean", opts.axis, a.ndim);
+  const axes = normAxes("mean", opts.axis, a.aval.shape);
   const n = sizeOf(axes.map((i) => a.aval.shape[i]));
   return divide(sum(isFloat(a.dtype) ? a : convert(a, "float32"), opts), n);
 }
@@ -69,8 +70,11 @@ export interface VarOptions extends ReduceOptions {
 
 /** Variance over axes. */
 export function variance(x: ArrayLike, opts: VarOptions = {}): Array {
+  return varianceOf("var", x, opts);
+}
+function varianceOf(op: string, x: ArrayLike, opts: VarOptions): Array {
   const a = asArray(x);
-  const axes = normAxes("var", opts.axis, a.ndim);
+  const axes = normAxes(op, opts.axis, a.aval.shape);
   const n = sizeOf(axes.map((i) => a.aval.shape[i]));
   const m = mean(a, { axis: axes, keepdims: true });
   const d = subtract(a, m);
@@ -80,7 +84,7 @@ export { variance as var };
 
 /** Standard deviation over axes. */
 export function std(x: ArrayLike, opts: VarOptions = {}): Array {
-  return bind1("sqrt", [variance(x, opts)], {});
+  return bind1("sqrt", [varianceOf("std", x, opts)], {});
 }
 
 /**
@@ -96,7 +100,7 @@ export function std(x: ArrayLike, opts: VarOptions = {}): Array {
  */
 export function logsumexp(x: ArrayLike, opts: ReduceOptions = {}): Array {
   const a = asArray(x);
-  const axes = normAxes("logsumexp", opts.axis, a.ndim);
+  const axes = normAxes("logsumexp", opts.axis, a.aval.shape);
   const m = stopGradient(max(a, { axis: axes, keepdims: true }));
   const safe = where(isfinite(m), m, 0);
   const s = sum(exp(subtract(a, safe)), { axis: axes, keepdims: true });
@@ -104,31 +108,36 @@ export function logsumexp(x: ArrayLike, opts: ReduceOptions = {}): Array {
   return opts.keepdims ? out : reshape(out, a.aval.shape.filter((_, i) => !axes.includes(i)));
 }
 
-/** True if any element along the axes is truthy. */
-export function any(x: ArrayLike, opts: ReduceOptions = {}): Array {
-  return max(notEqual(x, 0), opts);
-}
+/** True if any element along the axes is truthy (NaN counts as truthy). */
+export const any: (x: ArrayLike, opts?: ReduceOptions) => Array = reducer("reduceMax", "any", true);
 /** True if every element along the axes is truthy. */
-export function all(x: ArrayLike, opts: ReduceOptions = {}): Array {
-  return min(notEqual(x, 0), opts);
-}
+export const all: (x: ArrayLike, opts?: ReduceOptions) => Array = reducer("reduceMin", "all", true);
 
 function argReduce(prim: "argmax" | "argmin") {
   return (x: ArrayLike, opts: { axis?: number | null; keepdims?: boolean } = {}): Array => {
-    let a = asArray(x);
-    let axis = opts.axis ?? null;
-    if (axis === null) {
-      a = reshape(a, [a.size]);
-      axis = 0;
+    const a = asArray(x);
+    if (opts.axis === null || opts.axis === undefined) {
+      const y = bind1(prim, [reshape(a, [a.size])], { axis: 0 });
+      return opts.keepdims ? reshape(y, a.aval.shape.map(() => 1)) : y;
     }
-    const ax = normAxis(prim, axis, a.ndim);
+    const ax = normAxis(prim, opts.axis, a.aval.shape);
     const y = bind1(prim, [a], { axis: ax });
     return opts.keepdims ? keep(y, a.aval.shape, [ax], true) : y;
   };
 }
-/** Index of the maximum along `axis` (flattened when null). */
+/**
+ * Index of the maximum along `axis` (of the flattened array when omitted); the first
+ * maximum wins, and a NaN counts as the maximum (the first NaN's index), as in `jnp`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { np } from "@wax/wax";
+ * assert.equal(await np.argmax(np.array([1, NaN, 3, NaN])).item(), 1);
+ * ```
+ */
 export const argmax: (x: ArrayLike, opts?: { axis?: number | null; keepdims?: boolean }) => Array = argReduce("argmax");
-/** Index of the minimum along `axis`. */
+/** Index of the minimum along `axis` (a NaN counts as the minimum, as in `jnp`). */
 export const argmin: (x: ArrayLike, opts?: { axis?: number | null; keepdims?: boolean }) => Array = argReduce("argmin");
 
 /**
@@ -145,7 +154,7 @@ export function cumsum(x: ArrayLike, opts: { axis?: number | null; reverse?: boo
   let a = asArray(x);
   if (a.dtype === "bool") a = convert(a, "int32");
   if (opts.axis === undefined || opts.axis === null) a = reshape(a, [a.size]);
-  const axis = normAxis("cumsum", opts.axis ?? 0, a.ndim);
+  const axis = normAxis("cumsum", opts.axis ?? 0, a.aval.shape);
   return bind1("cumsum", [a], { axis, reverse: !!opts.reverse });
 }
 

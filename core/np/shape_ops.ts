@@ -4,7 +4,7 @@
  * @module
  */
 import type { Array } from "../array.ts";
-import { fmt, normAxes, normAxis, range, sizeOf } from "../shape.ts";
+import { checkShape, fmt, normAxes, normAxis, normNewAxis, range, sizeOf } from "../shape.ts";
 import { bind1, broadcastInDim, convert, reshape as reshapeP, transpose as transposeP } from "../primitives/ops.ts";
 import { type ArrayLike, asArray, broadcastTo as bcast, promoteArgs } from "./util.ts";
 import { add, less, where } from "./math.ts";
@@ -21,6 +21,7 @@ import { add, less, where } from "./math.ts";
  */
 export function reshape(x: ArrayLike, shape: number[]): Array {
   const a = asArray(x);
+  checkShape("reshape", shape, true);
   const unknown = shape.filter((d) => d === -1).length;
   if (unknown > 1) throw new Error(`reshape: at most one -1 in ${fmt(shape)}`);
   let s = shape;
@@ -36,36 +37,85 @@ export function reshape(x: ArrayLike, shape: number[]): Array {
 /** Flattens to 1-D. */
 export const ravel = (x: ArrayLike): Array => reshape(x, [-1]);
 
-/** Permutes axes (reverses them when `axes` is omitted). */
+/**
+ * Permutes axes (reverses them when `axes` is omitted); `axes` names every axis once, and
+ * negative entries count from the end.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { np } from "@wax/wax";
+ * assert.deepEqual(np.transpose(np.zeros([2, 3, 4]), [-1, 0, 1]).shape, [4, 2, 3]);
+ * ```
+ */
 export function transpose(x: ArrayLike, axes?: number[]): Array {
   const a = asArray(x);
-  const perm = axes ? axes.map((ax) => normAxis("transpose", ax, a.ndim)) : range(a.ndim).reverse();
-  return transposeP(a, perm);
+  if (!axes) return transposeP(a, range(a.ndim).reverse());
+  normAxes("transpose", axes, a.aval.shape);
+  if (axes.length !== a.ndim) {
+    throw new Error(
+      `transpose: axes ${JSON.stringify(axes)} must name each of the ${a.ndim} axes of ${fmt(a.aval.shape)} once`,
+    );
+  }
+  return transposeP(a, axes.map((ax) => normAxis("transpose", ax, a.aval.shape)));
 }
-/** Moves axis `src` to `dst`. */
-export function moveaxis(x: ArrayLike, src: number, dst: number): Array {
+
+/**
+ * Moves axis `src` to position `dst` (or several axes, given as equal-length lists), keeping
+ * the order of the others.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { np } from "@wax/wax";
+ * assert.deepEqual(np.moveaxis(np.zeros([2, 3, 4]), 0, -1).shape, [3, 4, 2]);
+ * ```
+ */
+export function moveaxis(x: ArrayLike, src: number | number[], dst: number | number[]): Array {
   const a = asArray(x);
-  const s = normAxis("moveaxis", src, a.ndim);
-  const d = normAxis("moveaxis", dst, a.ndim);
-  const perm = range(a.ndim).filter((i) => i !== s);
-  perm.splice(d, 0, s);
+  const [s, d] = [toList(src), toList(dst)];
+  if (s.length !== d.length) {
+    throw new Error(`moveaxis: ${s.length} source axes but ${d.length} destinations; pass lists of equal length`);
+  }
+  normAxes("moveaxis", s, a.aval.shape);
+  normAxes("moveaxis", d, a.aval.shape);
+  const from = s.map((v) => normAxis("moveaxis", v, a.aval.shape));
+  const to = d.map((v) => normAxis("moveaxis", v, a.aval.shape));
+  const perm = range(a.ndim).filter((i) => !from.includes(i));
+  [...to.keys()].sort((i, j) => to[i] - to[j]).forEach((k) => perm.splice(to[k], 0, from[k]));
   return transposeP(a, perm);
 }
+const toList = (v: number | number[]): number[] => (typeof v === "number" ? [v] : v);
+
 /** Swaps two axes. */
 export function swapaxes(x: ArrayLike, a1: number, a2: number): Array {
   const a = asArray(x);
   const perm = range(a.ndim);
-  const [i, j] = [normAxis("swapaxes", a1, a.ndim), normAxis("swapaxes", a2, a.ndim)];
+  const [i, j] = [normAxis("swapaxes", a1, a.aval.shape), normAxis("swapaxes", a2, a.aval.shape)];
   [perm[i], perm[j]] = [perm[j], perm[i]];
   return transposeP(a, perm);
 }
 
-/** Inserts a size-1 axis at `axis`. */
-export function expandDims(x: ArrayLike, axis: number): Array {
+/**
+ * Inserts a size-1 axis at `axis` (or at each of several positions of the result, as in `jnp`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { np } from "@wax/wax";
+ * assert.deepEqual(np.expandDims(np.zeros([3, 4]), -1).shape, [3, 4, 1]);
+ * assert.deepEqual(np.expandDims(np.zeros([3]), [0, 2]).shape, [1, 3, 1]);
+ * ```
+ */
+export function expandDims(x: ArrayLike, axis: number | number[]): Array {
   const a = asArray(x);
-  const ax = normAxis("expandDims", axis, a.ndim + 1);
+  const n = toList(axis).length;
+  const outRank = a.ndim + n;
+  const axes = n === 1
+    ? [normNewAxis("expandDims", toList(axis)[0], a.aval.shape)]
+    : normAxes("expandDims", axis, outRank);
   const s = [...a.aval.shape];
-  s.splice(ax, 0, 1);
+  for (const ax of axes) s.splice(ax, 0, 1);
   return reshapeP(a, s);
 }
 /** Removes size-1 axes (all of them, or those named). */
@@ -73,17 +123,19 @@ export function squeeze(x: ArrayLike, axis?: number | number[]): Array {
   const a = asArray(x);
   const axes = axis === undefined
     ? range(a.ndim).filter((i) => a.aval.shape[i] === 1)
-    : normAxes("squeeze", axis, a.ndim);
+    : normAxes("squeeze", axis, a.aval.shape);
   for (const ax of axes) {
     if (a.aval.shape[ax] !== 1) {
-      throw new Error(`squeeze: axis ${ax} of ${fmt(a.aval.shape)} has size ${a.aval.shape[ax]}, not 1`);
+      throw new Error(
+        `squeeze: axis ${ax} of ${fmt(a.aval.shape)} has size ${a.aval.shape[ax]}, not 1; name only size-1 axes`,
+      );
     }
   }
   return reshapeP(a, a.aval.shape.filter((_, i) => !axes.includes(i)));
 }
 /** Broadcasts to `shape` (numpy rules). */
 export function broadcastTo(x: ArrayLike, shape: number[]): Array {
-  return bcast(asArray(x), shape);
+  return bcast(asArray(x), checkShape("broadcastTo", shape));
 }
 
 /**
@@ -100,32 +152,49 @@ export function broadcastTo(x: ArrayLike, shape: number[]): Array {
 export function concatenate(xs: ArrayLike[], axis = 0): Array {
   if (xs.length === 0) throw new Error("concatenate: needs at least one array");
   const arrs = promoteArgs(...xs);
-  const ax = normAxis("concatenate", axis, arrs[0].ndim);
+  const ax = normAxis("concatenate", axis, arrs[0].aval.shape);
   return arrs.length === 1 ? arrs[0] : bind1("concatenate", arrs, { axis: ax });
 }
 /** Joins arrays along a new axis. */
 export function stack(xs: ArrayLike[], axis = 0): Array {
   if (xs.length === 0) throw new Error("stack: needs at least one array");
   const arrs = promoteArgs(...xs);
-  const ax = normAxis("stack", axis, arrs[0].ndim + 1);
+  const ax = normNewAxis("stack", axis, arrs[0].aval.shape);
   return concatenate(arrs.map((a) => expandDims(a, ax)), ax);
 }
 
-/** Static slice along one axis. */
+/**
+ * Static slice `start:stop:step` along one axis, like `a[..., start:stop:step, ...]`: a
+ * negative `axis`, `start` or `stop` counts from the end, and the bounds are clamped.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { np } from "@wax/wax";
+ * const x = np.arange(12).reshape(3, 4);
+ * assert.deepEqual(await np.sliceAxis(x, -1, 0, 2).tolist(), [[0, 1], [4, 5], [8, 9]]);
+ * ```
+ */
 export function sliceAxis(a: Array, axis: number, start: number, stop: number, step = 1): Array {
+  const ax = normAxis("sliceAxis", axis, a.aval.shape);
+  if (!Number.isInteger(step) || step < 1) {
+    throw new RangeError(`sliceAxis: step ${step} must be a positive integer; flip the array for a reversed slice`);
+  }
+  const n = a.aval.shape[ax];
+  const bound = (v: number) => Math.min(Math.max(v < 0 ? v + n : v, 0), n);
   const st = a.aval.shape.map(() => 0);
   const lim = [...a.aval.shape];
   const strides = st.map(() => 1);
-  st[axis] = start;
-  lim[axis] = stop;
-  strides[axis] = step;
+  st[ax] = bound(start);
+  lim[ax] = Math.max(st[ax], bound(stop));
+  strides[ax] = step;
   return bind1("slice", [a], { start: st, limit: lim, strides });
 }
 
 /** Splits into `n` equal parts or at the given indices along `axis`. */
 export function split(x: ArrayLike, sections: number | number[], axis = 0): Array[] {
   const a = asArray(x);
-  const ax = normAxis("split", axis, a.ndim);
+  const ax = normAxis("split", axis, a.aval.shape);
   const n = a.aval.shape[ax];
   let cuts: number[];
   if (typeof sections === "number") {
@@ -152,7 +221,7 @@ export function tile(x: ArrayLike, reps: number | number[]): Array {
 export function repeat(x: ArrayLike, repeats: number, axis?: number): Array {
   let a = asArray(x);
   if (axis === undefined) a = ravel(a);
-  const ax = normAxis("repeat", axis ?? 0, a.ndim);
+  const ax = normAxis("repeat", axis ?? 0, a.aval.shape);
   const s = [...a.aval.shape];
   const big = broadcastInDim(
     a,
@@ -183,7 +252,7 @@ export function pad(x: ArrayLike, width: number | [number, number] | [number, nu
 /** Reverses the order of elements along axes (all when omitted). */
 export function flip(x: ArrayLike, axis?: number | number[]): Array {
   const a = asArray(x);
-  return bind1("rev", [a], { axes: normAxes("flip", axis ?? null, a.ndim) });
+  return bind1("rev", [a], { axes: normAxes("flip", axis ?? null, a.aval.shape) });
 }
 
 /**
@@ -201,7 +270,7 @@ export function flip(x: ArrayLike, axis?: number | number[]): Array {
 export function take(x: ArrayLike, indices: ArrayLike, axis?: number): Array {
   let a = asArray(x);
   if (axis === undefined) a = ravel(a);
-  const ax = normAxis("take", axis ?? 0, a.ndim);
+  const ax = normAxis("take", axis ?? 0, a.aval.shape);
   let idx = asArray(indices, "int32");
   if (idx.dtype !== "int32") idx = convert(idx, "int32");
   const n = a.aval.shape[ax];

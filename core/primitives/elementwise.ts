@@ -158,14 +158,14 @@ const rulesUnary: FamilyRules<{ [K in UnaryName]: NoParams }> = {
   not: unaryRule("not", "intOrBool", null),
 };
 
-function minmaxJvp(pick: "max" | "min") {
-  // Ties split the tangent evenly, like JAX.
-  return (x: Array, y: Array, tx: Tangent, ty: Tangent): Tangent => {
-    const cmp = pick === "max" ? "gt" : "lt";
-    const xw = convert(bind1(cmp, [x, y], {}), x.dtype);
-    const yw = convert(bind1(cmp, [y, x], {}), x.dtype);
-    const tie = scale(sub(sub(one(x), xw), yw), 0.5);
-    return plus(term(tx, (t) => mul(t, add(xw, tie))), term(ty, (t) => mul(t, add(yw, tie))));
+function minmaxJvp() {
+  // Like JAX: the tangent follows the operand equal to the result, split evenly at ties;
+  // where the result is NaN it equals neither operand and the tangent is 0.
+  return (x: Array, y: Array, tx: Tangent, ty: Tangent, o: Array): Tangent => {
+    const xw = convert(bind1("eq", [x, o], {}), x.dtype);
+    const yw = convert(bind1("eq", [y, o], {}), x.dtype);
+    const half = (w: Array, other: Array) => mul(w, sub(one(w), scale(other, 0.5)));
+    return plus(term(tx, (t) => mul(t, half(xw, yw))), term(ty, (t) => mul(t, half(yw, xw))));
   };
 }
 
@@ -198,8 +198,8 @@ const rulesBinary: FamilyRules<{ [K in BinaryName]: NoParams }> = {
     const safeLog = select(bind1("eq", [x, zero], {}), zero, unary("log", x));
     return plus(dx, term(ty, (t) => mul(t, mul(safeLog, o))));
   }),
-  max: binaryRule("max", "any", minmaxJvp("max")),
-  min: binaryRule("min", "any", minmaxJvp("min")),
+  max: binaryRule("max", "any", minmaxJvp()),
+  min: binaryRule("min", "any", minmaxJvp()),
   atan2: binaryRule("atan2", "float", (x, y, tx, ty) => {
     const d = add(mul(x, x), mul(y, y));
     return plus(term(tx, (t) => div(mul(t, y), d)), term(ty, (t) => neg(div(mul(t, x), d))));

@@ -10,6 +10,7 @@ import { toArray } from "../backend/backend.ts";
 import { stopGradient as stopP } from "../primitives/ops.ts";
 import type { FlatBwd, FlatFwd } from "../primitives/structure.ts";
 import { tracePytree } from "./staging.ts";
+import { synchronous } from "./sync.ts";
 
 const leavesOf = (t: unknown): Array[] => tree.leaves(t as tree.PyTree).map((x) => toArray(x as Array | number));
 
@@ -37,6 +38,11 @@ export function customVjp<F extends (...args: any[]) => any>(
   // deno-lint-ignore no-explicit-any
   bwd: (residuals: any, ct: ReturnType<F>) => unknown[],
 ): F {
+  [f, fwd, bwd] = [
+    synchronous("customVjp", f),
+    synchronous("customVjp (fwd)", fwd),
+    synchronous("customVjp (bwd)", bwd),
+  ];
   return ((...args: Parameters<F>) => {
     const [flat, inDef] = tree.flatten(args as tree.PyTree);
     const arrays = flat.map((x) => toArray(x as Array | number));

@@ -4,17 +4,25 @@
  * arguments and buffer donation.
  * @module
  */
-import type { Array } from "../array.ts";
+import { Array } from "../array.ts";
 import { type ClosedJaxpr, simplify } from "../ir.ts";
+import { weakDType } from "../dtype.ts";
 import { bind } from "../trace.ts";
 import * as tree from "../tree.ts";
 import { defaultBackend, toArray } from "../backend/backend.ts";
 import { avalStr } from "../ir.ts";
 import { tracePytree } from "./staging.ts";
+import { synchronous } from "./sync.ts";
 
 /** Options of `jit`. */
 export interface JitOptions {
-  /** Arguments that are compile-time constants (plain values; a new value retraces). */
+  /**
+   * Arguments that are compile-time constants; a new value retraces. Numbers, strings,
+   * booleans, null, undefined and bigints are keyed by value (`-0` apart from `0`, every NaN
+   * alike); functions and class instances by identity (a new closure retraces, as in JAX);
+   * plain lists and objects by their contents, recursively. Wax arrays and typed arrays are
+   * rejected: pass them as dynamic arguments. Negative indices count from the end.
+   */
   staticArgnums?: number[];
   /** Arguments whose buffers the call may reuse for its outputs; they are unusable afterwards. */
   donateArgnums?: number[];
@@ -27,9 +35,62 @@ export type Jitted<F extends (...args: any[]) => any> = ((...args: Parameters<F>
   readonly traceCount: number;
 };
 
-function staticKey(x: unknown): string {
-  if (typeof x === "function") return `fn:${x.name}:${x.toString().length}`;
-  return JSON.stringify(x, (_k, v) => (typeof v === "function" ? `fn:${v.name}` : v)) ?? "undefined";
+/** Identities of the objects, functions and symbols used as static values. */
+const ids = new WeakMap<object, number>();
+const symbolIds = new Map<symbol, number>();
+let nextId = 0;
+function idOf(x: object | symbol): number {
+  const table = (typeof x === "symbol" ? symbolIds : ids) as Map<object | symbol, number>;
+  let id = table.get(x);
+  if (id === undefined) table.set(x, id = nextId++);
+  return id;
+}
+
+/**
+ * The cache key of a static argument: by value for primitives, by identity for functions and
+ * class instances, by contents for plain lists and objects; arrays are refused.
+ */
+function staticKey(x: unknown, where: string, seen: unknown[] = []): string {
+  switch (typeof x) {
+    case "number":
+      return Object.is(x, -0) ? "n-0" : `n${x}`;
+    case "string":
+      return `s${JSON.stringify(x)}`;
+    case "boolean":
+    case "undefined":
+      return String(x);
+    case "bigint":
+      return `i${x}`;
+    case "symbol":
+    case "function":
+      return `#${idOf(x)}`;
+  }
+  if (x === null) return "null";
+  const obj = x as object;
+  if (obj instanceof Array || ArrayBuffer.isView(obj)) {
+    const what = obj instanceof Array ? `a wax Array (${avalStr(obj.aval)})` : `a ${obj.constructor.name}`;
+    throw new TypeError(
+      `jit: static argument ${where} is ${what}; arrays are not hashable static values. ` +
+        `Pass it as a dynamic argument (drop its index from staticArgnums), or pass plain numbers/lists`,
+    );
+  }
+  if (seen.includes(obj)) throw new TypeError(`jit: static argument ${where} contains itself; it cannot be keyed`);
+  const proto = Object.getPrototypeOf(obj);
+  const inner = [...seen, obj];
+  if (globalThis.Array.isArray(obj)) return `[${obj.map((v, i) => staticKey(v, `${where}[${i}]`, inner)).join(",")}]`;
+  if (proto === Object.prototype || proto === null) {
+    const entries = Object.entries(obj).map(([k, v]) => `${JSON.stringify(k)}:${staticKey(v, `${where}.${k}`, inner)}`);
+    return `{${entries.join(",")}}`;
+  }
+  return `#${idOf(obj)}`;
+}
+
+function checkArgnums(what: string, nums: readonly number[] | undefined): number[] {
+  const list = nums ?? [];
+  if (!globalThis.Array.isArray(list) || !list.every((i) => Number.isInteger(i))) {
+    throw new TypeError(`jit: ${what} must be a list of integer argument indices, got ${JSON.stringify(nums)}`);
+  }
+  return list;
 }
 
 /**
@@ -47,22 +108,40 @@ function staticKey(x: unknown): string {
  */
 // deno-lint-ignore no-explicit-any
 export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = {}): Jitted<F> {
-  const statics = new Set(opts.staticArgnums ?? []);
-  const donated = new Set(opts.donateArgnums ?? []);
+  const staticNums = checkArgnums("staticArgnums", opts.staticArgnums);
+  const donateNums = checkArgnums("donateArgnums", opts.donateArgnums);
+  const name = f?.name || "fn";
+  const g = synchronous("jit", f);
   const cache = new Map<string, { closed: ClosedJaxpr; outDef: tree.TreeDef }>();
   let traceCount = 0;
-  const name = f.name || "fn";
   const wrapped = (...args: Parameters<F>): ReturnType<F> => {
+    const norm = (i: number) => (i < 0 ? i + args.length : i);
+    const statics = new Set(staticNums.map(norm));
+    const donated = new Set(donateNums.map(norm));
+    for (const i of statics) {
+      if (donated.has(i)) throw new Error(`jit: argument ${i} is both static and donated; it can be only one`);
+    }
     const dynIdx = args.map((_, i) => i).filter((i) => !statics.has(i));
+    for (const i of dynIdx) {
+      const t = typeof args[i];
+      if (t === "function" || t === "string" || t === "symbol" || t === "bigint") {
+        throw new TypeError(
+          `jit: argument ${i} is a ${t}, which cannot be traced; mark it static (staticArgnums: [${i}])`,
+        );
+      }
+    }
     const dyn = dynIdx.map((i) => args[i]);
     const [flat, inDef] = tree.flatten(dyn as tree.PyTree);
-    const leaves = flat.map((x) => toArray(x as Array | number));
+    const leaves = flat.map((x) => {
+      if (typeof x === "number") weakDType(x, null, "jit"); // an integer out of int32 range is an error
+      return toArray(x as Array | number);
+    });
     // Plain numbers stay weakly typed inside the trace, as in JAX.
     const avals = leaves.map((l, i) => (typeof flat[i] === "number" ? { ...l.aval, weak: true } : l.aval));
     const donate = dynIdx.flatMap((i) => tree.leaves(args[i] as tree.PyTree).map(() => donated.has(i)));
     const key = [
       defaultBackend().name,
-      [...statics].map((i) => staticKey(args[i])).join("|"),
+      [...statics].sort((a, b) => a - b).map((i) => `${i}=${staticKey(args[i], String(i))}`).join("|"),
       tree.defKey(inDef),
       avals.map((a) => avalStr(a) + (a.weak ? "~" : "")).join(","),
     ].join(";");
@@ -72,7 +151,7 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = 
       const fn = (...d: unknown[]) => {
         const full = [...args];
         dynIdx.forEach((i, k) => (full[i] = d[k]));
-        return f(...full);
+        return g(...full);
       };
       const traced = tracePytree(fn, inDef, avals);
       entry = { closed: simplify(traced.closed), outDef: traced.outDef };

@@ -13,6 +13,7 @@ import { bind, fullRaise, type MainTrace, Trace, withMain } from "../trace.ts";
 import * as tree from "../tree.ts";
 import { toArray } from "../backend/backend.ts";
 import { fmt, shapeEq } from "../shape.ts";
+import { synchronous } from "./sync.ts";
 
 class JVPTracer extends Tracer {
   constructor(readonly trace: JVPTrace, readonly primal: Array, readonly tangent: Tangent) {
@@ -67,6 +68,7 @@ export function jvp<F extends (...args: any[]) => any>(
   primals: Parameters<F>,
   tangents: Parameters<F>,
 ): [ReturnType<F>, ReturnType<F>] {
+  f = synchronous("jvp", f);
   const [ps, pdef] = tree.flatten(primals as tree.PyTree);
   const [ts, tdef] = tree.flatten(tangents as tree.PyTree);
   if (tree.defKey(pdef) !== tree.defKey(tdef)) throw new Error("jvp: primals and tangents have different structures");

@@ -10,6 +10,7 @@ import type { Params, PrimName } from "../primitives/types.ts";
 import { fullRaise, type MainTrace, Trace, withDynamicMain } from "../trace.ts";
 import * as tree from "../tree.ts";
 import { toArray } from "../backend/backend.ts";
+import { synchronous } from "./sync.ts";
 
 /** A value being recorded: stands for one program variable. */
 class JaxprTracer extends Tracer {
@@ -119,6 +120,7 @@ export function tracePytree(fn: (...args: never[]) => unknown, inDef: tree.TreeD
  * ```
  */
 export function makeJaxpr(fn: (...args: never[]) => unknown): (...args: tree.PyTree[]) => Jaxpr {
+  fn = synchronous("makeJaxpr", fn);
   return (...args) => {
     const [flat, def] = tree.flatten(args);
     const arrays = flat.map((x) => toArray(x as Array | number));

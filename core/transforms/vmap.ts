@@ -11,6 +11,7 @@ import { bind, fullRaise, type MainTrace, Trace, withMain } from "../trace.ts";
 import * as tree from "../tree.ts";
 import { toArray } from "../backend/backend.ts";
 import { fmt, normAxis } from "../shape.ts";
+import { synchronous } from "./sync.ts";
 
 class BatchTracer extends Tracer {
   constructor(readonly trace: BatchTrace, readonly val: Array, readonly bdim: Dim) {
@@ -66,20 +67,47 @@ export function vmapFlat(
 /** Batch axis spec: a number, `null` (unbatched), or a list/object prefix tree of them. */
 export type Axes = number | null | readonly Axes[] | { readonly [k: string]: Axes };
 
-/** Expands an axis spec (a number, null or a prefix tree) over the leaves of `t`. */
-function axesFor(spec: Axes, t: unknown, what: string): (number | null)[] {
+/** A short description of a value, for the spec mismatch errors. */
+function kindOf(t: unknown): string {
+  if (globalThis.Array.isArray(t)) return `a list of ${t.length}`;
+  if (t === null || t === undefined) return String(t);
+  return typeof t === "object" && Object.getPrototypeOf(t) === Object.prototype ? "an object" : "a leaf";
+}
+
+/**
+ * Expands an axis spec (a number, null or a prefix tree) over the leaves of `t`. `where`
+ * names the position in the spec for errors (`inAxes[1].w`).
+ */
+function axesFor(spec: Axes, t: unknown, what: string, where = what): (number | null)[] {
   if (spec === null || typeof spec === "number") return tree.leaves(t as tree.PyTree).map(() => spec);
+  const top = where === what;
+  const fix = !top
+    ? `make ${where} match the structure of the value there, or use one number (or null) for all of it`
+    : what === "inAxes"
+    ? "give inAxes one entry per positional argument (a number, null for unbatched, or a list/object " +
+      "matching that argument), or a single number for all"
+    : "give outAxes one entry per output (a number, null, or a list/object matching it), or a single number";
   if (globalThis.Array.isArray(spec)) {
     if (!globalThis.Array.isArray(t) || t.length !== spec.length) {
-      throw new Error(
-        `vmap: ${what} has ${spec.length} entries for ${globalThis.Array.isArray(t) ? t.length : "a non-list"}`,
-      );
+      const got = top && what === "inAxes"
+        ? `the function was called with ${(t as unknown[]).length} positional argument(s)`
+        : `the value there is ${kindOf(t)}`;
+      throw new Error(`vmap: ${where} has ${spec.length} entries but ${got}; ${fix}`);
     }
-    return spec.flatMap((s, i) => axesFor(s, t[i], what));
+    return spec.flatMap((s, i) => axesFor(s, t[i], what, `${where}[${i}]`));
+  }
+  if (typeof spec !== "object") {
+    throw new TypeError(`vmap: ${where} is ${JSON.stringify(spec)}; ${fix}`);
   }
   const keys = Object.keys(spec).sort();
-  if (t === null || typeof t !== "object") throw new Error(`vmap: ${what} is an object but the value is not`);
-  return keys.flatMap((k) => axesFor((spec as Record<string, Axes>)[k], (t as Record<string, unknown>)[k], what));
+  const tkeys = t !== null && typeof t === "object" && !globalThis.Array.isArray(t) ? Object.keys(t).sort() : null;
+  if (!tkeys || tkeys.join() !== keys.join()) {
+    const got = tkeys ? `an object with keys {${tkeys.join(", ")}}` : kindOf(t);
+    throw new Error(`vmap: ${where} is an object with keys {${keys.join(", ")}} but the value there is ${got}; ${fix}`);
+  }
+  return keys.flatMap((k) =>
+    axesFor((spec as Record<string, Axes>)[k], (t as Record<string, unknown>)[k], what, `${where}.${k}`)
+  );
 }
 
 /** Options of `vmap`. */
@@ -108,6 +136,7 @@ export function vmap<F extends (...args: any[]) => any>(
   opts: VmapOptions = {},
 ): (...args: Parameters<F>) => ReturnType<F> {
   const { inAxes = 0, outAxes = 0 } = opts;
+  f = synchronous("vmap", f);
   return (...args) => {
     const spec = typeof inAxes === "number" || inAxes === null ? args.map(() => inAxes) : inAxes;
     const dims = axesFor(spec, args, "inAxes");
