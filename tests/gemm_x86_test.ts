@@ -1,14 +1,15 @@
 // Tests of the experimental x86-64 AVX-512 JIT GEMM path
 // (core/backend/cpu/gemm/x86/). The encoder is checked against bytes produced
 // by GNU as; the GEMM against the float64 reference loop. GEMM tests are
-// skipped where the path is unavailable (no FFI permission, not linux x86_64,
-// or no AVX-512).
+// ignored where the path is unavailable (no FFI permission, not linux x86_64,
+// or no AVX-512), the threaded ones also where there are no worker threads.
 import assert from "node:assert/strict";
 import { Asm, mem, R } from "../core/backend/cpu/gemm/x86/asm.ts";
 import { genMacroKernel, TILE, tileFits } from "../core/backend/cpu/gemm/x86/kernel.ts";
 import { genPacker } from "../core/backend/cpu/gemm/x86/pack.ts";
 import { loadX86Gemm, sgemmX86 } from "../core/backend/cpu/gemm/x86/driver.ts";
 import { type SgemmOptions, sgemmRef } from "../core/backend/cpu/gemm/reference.ts";
+import { workerCtor } from "../core/backend/cpu/gemm/threads.ts";
 
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 
@@ -55,6 +56,9 @@ Deno.test("x86 kernel generator: every tail variant and packer assembles", () =>
 
 const eng = loadX86Gemm(2);
 const ignore = eng === null;
+/** A bound on worker start-up that only a hang exceeds (CI machines are shared and slow). */
+const HANG_MS = 120_000;
+const noWorkers = ignore || workerCtor() === null;
 
 let seed = 7;
 function rnd(n: number): Float32Array {
@@ -143,9 +147,9 @@ Deno.test({
 
 Deno.test({
   name: "x86 sgemm: large multi-block products on worker threads (sampled rows)",
-  ignore,
+  ignore: noWorkers,
   fn() {
-    assert.strictEqual(eng!.warmup(5000), 2, "main thread + 1 worker ready");
+    assert.strictEqual(eng!.warmup(HANG_MS), 2, "main thread + 1 worker ready");
     for (
       const [m, n, k, transA, transB, beta] of [
         [1024, 1024, 1024, false, false, 0],
@@ -156,7 +160,9 @@ Deno.test({
     ) {
       const o = problem(m, n, k, transA, transB, beta, 1.5);
       const c0 = o.c.slice();
+      const before = eng!.workerSlices;
       sgemmX86(o);
+      assert.strictEqual(eng!.workerSlices - before, 1, `the worker computed part of C in ${m}x${n}x${k}`);
       for (const i of [0, 1, 5, Math.floor(m / 2), m - 2, m - 1]) {
         const want = c0.slice();
         // Row i alone: op(A) row i starts at aOffset + i (transA) or aOffset + i·lda.
@@ -175,12 +181,15 @@ Deno.test({
 
 Deno.test({
   name: "x86 sgemm: many back-to-back threaded calls stay correct",
-  ignore,
+  ignore: noWorkers,
   fn() {
-    eng!.warmup(5000);
+    assert.strictEqual(eng!.warmup(HANG_MS), 2, "main thread + 1 worker ready");
+    const before = eng!.workerSlices;
     for (let t = 0; t < 60; t++) {
       const m = 90 + (t * 7) % 40, n = 100 + (t * 13) % 70, k = 100 + (t * 5) % 30;
       check(problem(m, n, k, t % 2 === 0, t % 3 === 0, t % 2 ? 0 : 0.5, 1), `call ${t}: ${m}x${n}x${k}`);
     }
+    // Every one of these products (≥ 2·96³ flops) is split with the worker.
+    assert.strictEqual(eng!.workerSlices - before, 60);
   },
 });

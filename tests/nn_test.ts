@@ -240,7 +240,14 @@ Deno.test("serial: named and positional params, state threading, per-layer keys"
   const x = rnd(1, [8, 3]);
   const [y, s2] = net.apply(params, x, { training: true, state, key: random.key(2) });
   assert.deepEqual(y.shape, [8, 2]);
-  assert.ok((await s2.bn.mean.abs().sum().item()) > 0);
+  // running mean = 0.9 · initial + 0.1 · the batch mean of the dense layer's output
+  const [xs, w, b, m0] = [await host(x), await host(params.fc.w), await host(params.fc.b!), await host(state.bn.mean)];
+  const fcMean = [0, 1, 2, 3].map((j) => {
+    let sum = 0;
+    for (let i = 0; i < 8; i++) sum += b[j] + [0, 1, 2].reduce((a, k) => a + xs[i * 3 + k] * w[k * 4 + j], 0);
+    return sum / 8;
+  });
+  await assertAllclose(s2.bn.mean, fcMean.map((v, j) => 0.9 * m0[j] + 0.1 * v), { atol: 1e-6, rtol: 1e-5 });
   const [y2] = net.apply(params, x, { training: true, state, key: random.key(2) });
   await assertAllclose(y2, y);
   const pos = nn.serial(nn.dense(4), nn.tanh, nn.dense(1));
@@ -252,7 +259,7 @@ Deno.test("serial: named and positional params, state threading, per-layer keys"
   assert.deepEqual(per.shape, [5]);
 });
 
-Deno.test("activations match their formulas and stay finite at ±1e4", async () => {
+Deno.test("activations match their formulas, and their exact limits at ±1e4", async () => {
   const xs = [-3, -0.5, 0, 0.7, 2.5];
   const x = np.array(xs);
   const sig = (v: number) => 1 / (1 + Math.exp(-v));
@@ -266,13 +273,23 @@ Deno.test("activations match their formulas and stay finite at ±1e4", async () 
   const z = xs.reduce((a, v) => a + Math.exp(v), 0);
   await assertAllclose(nn.softmax(x), xs.map((v) => Math.exp(v) / z), { atol: 1e-6 });
   await assertAllclose(nn.logSoftmax(x), xs.map((v) => v - Math.log(z)), { atol: 1e-5 });
+  // At ±1e4 every activation is at its asymptote: values and derivatives (of the sum) are
+  // known exactly (softmax sums to 1; logSoftmax's gradient is 1 − 2·softmax).
   const big = np.array([-1e4, 1e4]);
-  for (
-    const f of [nn.relu, nn.leakyRelu, nn.elu, nn.gelu, nn.sigmoid, nn.tanh, nn.softplus, nn.softmax, nn.logSoftmax]
-  ) {
-    const g = await host(grad((v: Array) => f(v).sum())(big));
-    assert.ok(g.every(Number.isFinite), `${f.name} gradient ${g}`);
-    assert.ok((await host(f(big))).every(Number.isFinite), f.name);
+  const limits: [(x: Array) => Array, number[], number[]][] = [
+    [nn.relu, [0, 1e4], [0, 1]],
+    [nn.leakyRelu, [-100, 1e4], [0.01, 1]],
+    [nn.elu, [-1, 1e4], [0, 1]],
+    [nn.gelu, [0, 1e4], [0, 1]],
+    [nn.sigmoid, [0, 1], [0, 0]],
+    [nn.tanh, [-1, 1], [0, 0]],
+    [nn.softplus, [0, 1e4], [0, 1]],
+    [nn.softmax, [0, 1], [0, 0]],
+    [nn.logSoftmax, [-2e4, 0], [1, -1]],
+  ];
+  for (const [f, value, slope] of limits) {
+    await assertAllclose(f(big), value, { atol: 1e-6, rtol: 1e-6 }, `${f.name} at ±1e4`);
+    await assertAllclose(grad((v: Array) => f(v).sum())(big), slope, { atol: 1e-6 }, `${f.name} gradient at ±1e4`);
   }
   await checkGrads(nn.softplus, [np.array([-2, 0, 0.5, 3])], { order: 2 });
   await checkGrads((v: Array) => nn.logSoftmax(v), [np.array([0.3, -1, 2])], { order: 2 });
@@ -326,15 +343,24 @@ Deno.test("losses: second-order gradient checks and extreme logits ±1e4", async
     ["ce-onehot", (a) => nn.softmaxCrossEntropy(a, np.array([[0, 0, 1], [1, 0, 0]]))],
     ["bernoulli", (a) => nn.bernoulliLogLikelihood(a, lab)],
   ];
+  // Worked out by hand: at ±1e4 sigmoid and softmax saturate to exact 0s, ½s and 1s, so the
+  // loss, its gradient g and h = ∇|g|² (the second order) are exact up to ln 2 terms.
+  const ln2 = Math.LN2;
+  const want: Record<string, [number, number[], number[]]> = {
+    // mean of max(x,0) − x·z + log1p(e^−|x|); g = (σ(x) − z)/6; h = 2·g·σ'(x)/6
+    bce: [(2e4 + ln2) / 6, [1, 0, 0, -1, 0, 0.5].map((v) => v / 6), [0, 0, 0, 0, 0, 1 / 144]],
+    // rows: lse − x[label] = (1e4 + ln 2) + 1e4 and 1e4 + 1e4; g = (softmax − onehot)/2; h = (diag p − p pᵀ)·g = 0
+    ce: [(4e4 + ln2) / 2, [0.25, -0.5, 0.25, -0.5, 0.5, 0], [0, 0, 0, 0, 0, 0]],
+    "ce-onehot": [(2e4 + ln2) / 2, [0.25, 0, -0.25, -0.5, 0.5, 0], [0.125, 0, -0.125, 0, 0, 0]],
+    // mean over rows of Σ z·x − softplus(x); g = (z − σ(x))/2; h = −g·σ'(x)
+    bernoulli: [(-2e4 - ln2) / 2, [-0.5, 0, 0, 0.5, 0, -0.25], [0, 0, 0, 0, 0, 0.0625]],
+  };
   for (const [name, f] of fs) {
-    assert.ok(Number.isFinite(await f(big).item()), name);
-    const g = await host(grad(f)(big));
-    assert.ok(g.every(Number.isFinite), `${name} grad ${g}`);
-    const h = await host(grad((a: Array) => grad(f)(a).square().sum())(big));
-    assert.ok(h.every(Number.isFinite), `${name} second-order ${h}`);
+    const [value, g, h] = want[name];
+    await assertAllclose(f(big), value, { atol: 1e-3, rtol: 1e-6 }, `${name} at ±1e4`);
+    await assertAllclose(grad(f)(big), g, { atol: 1e-6 }, `${name} gradient at ±1e4`);
+    await assertAllclose(grad((a: Array) => grad(f)(a).square().sum())(big), h, { atol: 1e-6 }, `${name} h at ±1e4`);
   }
-  // The gradient of BCE with logits is exactly sigmoid(x) - z (per element, mean reduction).
-  await assertAllclose(grad((a: Array) => nn.bceWithLogits(a, lab))(big), [1, 0, 0, -1, 0, 0.5].map((v) => v / 6));
 });
 
 Deno.test("initializers: scales and fans", async () => {
@@ -367,9 +393,11 @@ Deno.test("layer gradients match finite differences (conv, transposed conv, pool
   const net = (v: Array) => {
     const h = nn.maxPool(2, { stride: 1 }).apply(null, nn.tanh(up.apply(pu, conv.apply(pc, v))));
     const [y] = bn.apply(pb, h, { training: true, state: sb });
-    return nn.avgPool(2).apply(null, y).square().sum();
+    return nn.avgPool(2).apply(null, y);
   };
-  await checkGrads(net, [x], { atol: 3e-2, rtol: 3e-2 });
+  // Max pooling of overlapping windows has near ties: a smaller step keeps the stencils on one
+  // side of every kink (a vector output keeps each element's rounding small).
+  await checkGrads(net, [x], { eps: 2 ** -10 });
   const ln = nn.layerNorm();
   const pl = ln.init(random.key(0), [3, 4]).params;
   await checkGrads((v: Array) => ln.apply(pl, v).mul(np.arange(12).reshape(3, 4)).sum(), [rnd(4, [3, 4])]);

@@ -123,6 +123,7 @@ export class WasmGemm {
   private workers: NodeWorker[] | null = null;
   private workersFailed = false;
   private job = 0;
+  #workerSlices = 0;
   /** Cached views of the memory (refreshed after growth). */
   private f32: Float32Array;
   private readonly ctl: Int32Array;
@@ -177,6 +178,11 @@ export class WasmGemm {
       if (Atomics.load(ctl, READY + s) === 1) ready++;
     }
     return ready;
+  }
+
+  /** Slices of C that worker threads have computed so far (tests check that threads ran). */
+  get workerSlices(): number {
+    return this.#workerSlices;
   }
 
   /** Human-readable description of this path. */
@@ -313,6 +319,7 @@ export class WasmGemm {
       this.workersFailed = true;
       throw new Error(`sgemm: a worker thread failed while computing its slice (m=${q[P.m]} n=${q[P.n]} k=${q[P.k]})`);
     }
+    this.#workerSlices += slots.length - 1;
   }
 
   /** Partition q into `parts` slices over batch, n or m (aligned to the tile). */

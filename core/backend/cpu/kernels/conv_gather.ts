@@ -113,6 +113,8 @@ export class ConvGather {
   private worker: NodeWorker | null = null;
   private workerFailed = false;
   private job = 0;
+  /** Gathers whose second half the worker thread computed (tests check that it ran). */
+  workerJobs = 0;
   /** Views of the whole memory (refreshed after growth). */
   f32: Float32Array;
   i32: Int32Array;
@@ -223,6 +225,6 @@ export class ConvGather {
     if (Atomics.load(ctl, ERR) !== 0) {
       this.workerFailed = true;
       this.gatherFn(...args, mid, rows, chanStride); // redo the worker's half here
-    }
+    } else this.workerJobs++;
   }
 }

@@ -35,6 +35,8 @@ export interface X86Gemm {
   sgemm(r: ResolvedGemm): void;
   /** Start workers and block until ready (at most `timeoutMs`); returns usable threads. */
   warmup(timeoutMs: number): number;
+  /** Slices of C that worker threads have computed so far (tests check that threads ran). */
+  readonly workerSlices: number;
 }
 
 class Engine implements X86Gemm {
@@ -43,6 +45,7 @@ class Engine implements X86Gemm {
   private jobs: Float64Array[] = [];
   private started = false;
   private seq = 0;
+  workerSlices = 0;
 
   constructor(readonly threads: number, private ctx: SliceCtx, private codes: bigint[]) {
     const nw = Math.min(MAX_SLOTS, threads - 1);
@@ -145,6 +148,7 @@ class Engine implements X86Gemm {
       }
     }
     if (failed) throw new Error("x86 sgemm: a worker thread failed; it is disabled, C is incomplete");
+    this.workerSlices += sent.length;
   }
 }
 
