@@ -34,6 +34,36 @@ export function bucketOf(bytes: number): number {
   return bytes <= p * 0.75 ? p * 0.75 : p;
 }
 
+/**
+ * A byte count for messages, short and exact.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { formatBytes } from "./device.ts";
+ * assert.equal(formatBytes(2 ** 42), "4 TiB (4398046511104 bytes)");
+ * assert.equal(formatBytes(12), "12 bytes");
+ * ```
+ */
+export function formatBytes(n: number): string {
+  const units = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB"];
+  let k = 0;
+  while (k < units.length - 1 && n >= 1024 ** (k + 1)) k++;
+  const short = k === 0 ? `${n} bytes` : `${+(n / 1024 ** k).toPrecision(3)} ${units[k]}`;
+  return k === 0 ? short : `${short} (${n} bytes)`;
+}
+
+/** The operation being recorded, for error messages: its name and the shapes/dtypes of its results. */
+export interface OpContext {
+  op: string;
+  avals: readonly { readonly shape: readonly number[]; readonly dtype: string }[];
+}
+
+const describe = (c: OpContext | null) =>
+  c
+    ? `${c.op} (computing ${c.avals.map((a) => `[${a.shape.join(", ")}] ${a.dtype}`).join(", ") || "no result"})`
+    : "webgpu";
+
 /** Wraps an error with what happened and what to do. */
 export function gpuError(what: string): Error {
   return new Error(`webgpu: ${what}. The cpu backend is available: await useBackend("cpu")`);
@@ -65,6 +95,12 @@ export class Gpu {
   readonly scratchCopies: GPUBuffer[] = [];
   /** True on a software adapter (llvmpipe, lavapipe, SwiftShader): kernels avoid workgroup barriers. */
   software = false;
+  /** The operation being recorded (allocation and device errors name it). */
+  context: OpContext | null = null;
+  /** Buffers allocated by the operation being recorded (see {@link Gpu.scoped}). */
+  made: Buf[] | null = null;
+  /** Buffers the device failed to create (out of memory): destroyed, never pooled. */
+  readonly failed = new WeakSet<GPUBuffer>();
 
   constructor(readonly device: GPUDevice, readonly info: GPUAdapterInfo) {
     this.maxStorage = device.limits.maxStorageBuffersPerShaderStage;
@@ -87,19 +123,80 @@ export class Gpu {
     }
   }
 
+  /**
+   * Runs `fn`, which records operation `op` with results `avals`, so that a failure leaves the
+   * backend as it was: errors name the operation, and the buffers it allocated and still holds
+   * go back to the pool.
+   */
+  scoped<T>(op: string, avals: OpContext["avals"], fn: () => T): T {
+    const outer = { context: this.context, made: this.made };
+    const made: Buf[] = [];
+    this.context = { op, avals };
+    this.made = made;
+    try {
+      return fn();
+    } catch (e) {
+      for (const b of made) {
+        if (b.refs > 0) {
+          b.refs = 1;
+          this.release(b);
+        }
+      }
+      throw e;
+    } finally {
+      this.context = outer.context;
+      this.made = outer.made;
+      for (const b of made) outer.made?.push(b);
+    }
+  }
+
+  /**
+   * The pool bucket of a `bytes`-byte buffer, checked against the device's limits: every buffer
+   * is bound whole as storage, so none may exceed maxStorageBufferBindingSize.
+   */
+  private sizeFor(bytes: number): number {
+    const lim = this.device.limits;
+    const max = Math.min(lim.maxStorageBufferBindingSize, lim.maxBufferSize);
+    if (bytes > max) {
+      const which = max === lim.maxBufferSize ? "maxBufferSize" : "maxStorageBufferBindingSize";
+      throw new RangeError(
+        `${describe(this.context)}: cannot allocate ${formatBytes(bytes)} on the WebGPU device ` +
+          `(${this.info.description || this.info.vendor || "adapter"}): its limit is ${formatBytes(max)} per buffer ` +
+          `(${which}). Use smaller arrays (e.g. split the batch), or the cpu backend: await useBackend("cpu")`,
+      );
+    }
+    const size = bucketOf(bytes);
+    return size <= max ? size : Math.ceil(bytes / 4) * 4;
+  }
+
+  /** Creates a buffer; a failure the device reports later (out of memory) names the operation. */
+  private create(size: number): GPUBuffer {
+    const what = describe(this.context);
+    this.device.pushErrorScope("out-of-memory");
+    const buffer = this.device.createBuffer({ size, usage: USAGE });
+    this.device.popErrorScope().then((e) => {
+      if (!e) return;
+      this.failed.add(buffer);
+      this.lastError ??= `${what}: out of GPU memory allocating ${formatBytes(size)}: ${e.message}`;
+    }, () => {});
+    counters.buffersCreated++;
+    return buffer;
+  }
+
   /** A buffer of at least `bytes` bytes from the pool (one reference). */
   alloc(bytes: number): Buf {
-    const size = bucketOf(bytes);
-    const list = this.pool.get(size);
-    const buffer = list?.pop() ??
-      (counters.buffersCreated++, this.device.createBuffer({ size, usage: USAGE }));
-    return { buffer, bytes, refs: 1 };
+    const size = this.sizeFor(bytes);
+    const buffer = this.pool.get(size)?.pop() ?? this.create(size);
+    const b = { buffer, bytes, refs: 1 };
+    this.made?.push(b);
+    return b;
   }
 
   /** Drops one reference; the last one returns the buffer to the pool. */
   release(b: Buf): void {
     if (--b.refs > 0) return;
     if (b.refs < 0) throw new Error("webgpu: buffer released twice");
+    if (this.failed.has(b.buffer)) return b.buffer.destroy();
     const size = b.buffer.size;
     let list = this.pool.get(size);
     if (!list) this.pool.set(size, list = []);
@@ -155,6 +252,9 @@ export class Gpu {
     let p = this.pipelines.get(code);
     if (!p) {
       counters.pipelines++;
+      // A kernel the device rejects is a wax bug: report it once, naming the operation.
+      const what = describe(this.context);
+      this.device.pushErrorScope("validation");
       const module = this.device.createShaderModule({ code });
       if (Deno.env.get("WAX_WGSL_DEBUG")) {
         module.getCompilationInfo().then((info) => {
@@ -165,6 +265,9 @@ export class Gpu {
         layout: this.device.createPipelineLayout({ bindGroupLayouts: [this.layout(nIn, nOut)] }),
         compute: { module, entryPoint: "main" },
       });
+      this.device.popErrorScope().then((e) => {
+        if (e) this.lastError ??= `${what}: the device rejected a generated kernel (a wax bug): ${e.message}`;
+      }, () => {});
       this.pipelines.set(code, p);
     }
     return p;
@@ -174,6 +277,10 @@ export class Gpu {
   dispatch(d: Dispatch): void {
     const [x, y = 1, z = 1] = d.groups;
     if (x === 0 || y === 0 || z === 0) return;
+    const maxGroups = this.device.limits.maxComputeWorkgroupsPerDimension;
+    if (Math.max(x, y, z) > maxGroups) {
+      throw new Error(`webgpu: ${describe(this.context)}: a dispatch of [${d.groups}] workgroups exceeds ${maxGroups}`);
+    }
     const nIn = d.ins.length, nOut = d.outs.length;
     if (nIn + nOut > this.maxStorage) {
       throw new Error(`webgpu: kernel needs ${nIn + nOut} storage buffers; the device allows ${this.maxStorage}`);

@@ -48,8 +48,11 @@ export function runProgram(gpu: Gpu, j: Jaxpr, ins: Buf[], kernels: GpuKernels):
     env.set(v, ins[i]);
   });
   gpu.recording++;
+  const context = gpu.context;
   try {
     steps.forEach((s, k) => {
+      // Errors name the step (a primitive, or a fused kernel's results) inside the program.
+      gpu.context = { op: `${context?.op ?? "jit"} > ${s.prim ?? "fused kernel"}`, avals: s.outAvals };
       const args = s.inputs.map((v) => env.get(v)!);
       const outs = s.run
         ? s.run(gpu, args)
@@ -60,16 +63,16 @@ export function runProgram(gpu: Gpu, j: Jaxpr, ins: Buf[], kernels: GpuKernels):
         env.delete(v);
       }
     });
+    return j.outs.map((v) => {
+      const b = env.get(v)!;
+      b.refs++;
+      return b;
+    });
   } finally {
     gpu.recording--;
+    gpu.context = context;
+    for (const b of env.values()) gpu.release(b);
   }
-  const outs = j.outs.map((v) => {
-    const b = env.get(v)!;
-    b.refs++;
-    return b;
-  });
-  for (const b of env.values()) gpu.release(b);
-  return outs;
 }
 
 function runScan(gpu: Gpu, ins: Buf[], p: ScanParams, kernels: GpuKernels): Buf[] {

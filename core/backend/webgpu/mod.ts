@@ -20,6 +20,7 @@ import { indexingKernels } from "./kernels/indexing.ts";
 import { movementKernels } from "./kernels/movement.ts";
 import { randomKernels } from "./kernels/random.ts";
 import { reduceKernels } from "./kernels/reduce.ts";
+import { scanKernels } from "./kernels/scan.ts";
 import { windowKernels } from "./kernels/window.ts";
 
 export { counters, resetCounters };
@@ -27,6 +28,7 @@ export { counters, resetCounters };
 const kernels: GpuKernels = {
   ...elementwiseKernels,
   ...reduceKernels,
+  ...scanKernels,
   ...movementKernels,
   ...indexingKernels,
   ...contractKernels,
@@ -90,8 +92,10 @@ export class WebGpuBackend implements Backend {
   fromHost(data: TypedArray, aval: Aval): unknown {
     this.gpu.check();
     const n = sizeOf(aval.shape);
-    const words = aval.dtype === "bool" ? Uint32Array.from(data) : data;
-    return this.gpu.upload(words, 4 * n);
+    return this.gpu.scoped("array", [aval], () => {
+      const words = aval.dtype === "bool" ? Uint32Array.from(data) : data;
+      return this.gpu.upload(words, 4 * n);
+    });
   }
 
   async read(handle: unknown, aval: Aval): Promise<TypedArray> {
@@ -126,6 +130,13 @@ export class WebGpuBackend implements Backend {
   execute<K extends PrimName>(prim: K, args: Array[], params: Params[K], outAvals: Aval[]): Array[] {
     this.gpu.check();
     const ins = args.map((a) => a.buffer(prim).handle as Buf);
+    // A failure (e.g. a buffer over the device's limits) throws one error naming the operation
+    // and leaves no buffer behind: the next operation runs as if this one never happened.
+    const outs = this.gpu.scoped(prim, outAvals, () => this.#record(prim, args, ins, params, outAvals));
+    return outs.map((o, i) => wrap(this, o, outAvals[i]));
+  }
+
+  #record<K extends PrimName>(prim: K, args: Array[], ins: Buf[], params: Params[K], outAvals: Aval[]): Buf[] {
     const inAvals = args.map((a) => a.aval);
     let outs: Buf[];
     if (prim === "jitCall") {
@@ -145,7 +156,7 @@ export class WebGpuBackend implements Backend {
       outs = alias ? [alias] : (kernels[prim] as GpuKernel<Params[K]>)(this.gpu, ins, inAvals, params, outAvals);
       this.gpu.maybeFlush();
     }
-    return outs.map((o, i) => wrap(this, o, outAvals[i]));
+    return outs;
   }
 
   /** Submits pending eager work now. */

@@ -44,14 +44,20 @@ export const WG = 64;
 /** Most workgroups along x in one dispatch. */
 export const MAX_GROUPS = 65535;
 
-/** Workgroup count for `n` elements with grid-stride loops. */
-export function groupsFor(n: number, wg = WG): [number] {
-  return [Math.min(MAX_GROUPS, Math.ceil(n / wg))];
+/**
+ * Workgroups for `n` invocations of `wg` each: one dimension while it fits
+ * (maxComputeWorkgroupsPerDimension is 65,535), else folded into two, so that each
+ * invocation of {@link elementKernel} handles one element (its loop runs once).
+ */
+export function groupsFor(n: number, wg = WG): [number, number] {
+  const total = Math.ceil(n / wg);
+  const y = Math.max(1, Math.ceil(total / MAX_GROUPS));
+  return [Math.ceil(total / y), y];
 }
 
 /**
- * A kernel whose body runs once per element `i` in [0, n) (grid-stride), as i32.
- * `decls` go at module scope (helpers), `body` may `continue`.
+ * A kernel whose body runs once per element `i` in [0, n) (grid-stride over the 1-D or 2-D
+ * grid of {@link groupsFor}), as i32. `decls` go at module scope (helpers), `body` may `continue`.
  */
 export function elementKernel(
   ins: readonly DType[],
@@ -60,13 +66,14 @@ export function elementKernel(
   body: string,
   decls = "",
 ): string {
+  if (n > 2 ** 31 - 1) throw new Error(`webgpu: a kernel over ${n} elements exceeds the 2^31 index range`);
   return `${bindings(ins, outs)}
 ${decls}
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let stride = nwg.x * ${WG}u;
+  let stride = nwg.x * nwg.y * ${WG}u;
   let one = i32(min(nwg.x, 1u)); // 1, opaque to the compiler: loops bounded by \`n * one\` are not unrolled
-  for (var iu = gid.x; iu < ${n}u; iu += stride) {
+  for (var iu = gid.y * nwg.x * ${WG}u + gid.x; iu < ${n}u; iu += stride) {
     let i = i32(iu);
 ${body}
   }

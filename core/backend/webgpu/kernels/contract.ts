@@ -6,7 +6,8 @@
  * strided, dilated input position (no im2col buffer). Each invocation owns a 16×16 register
  * block (16 rows × 4 vec4 columns), workgroups of 8 invocations walk m fastest so neighbouring
  * workgroups share their B columns in cache; tiny problems use one invocation per output.
- * The store `st` may carry a fused epilogue (bias, activation, scale: see epilogue.ts).
+ * The store `st` may carry a fused epilogue (bias, activation, scale: see epilogue.ts). A long
+ * k is split into chunks whose partial results a reduction sums (split-K, see `runGemm`).
  * @module
  */
 import type { Aval } from "../../../array.ts";
@@ -16,26 +17,38 @@ import type { ContractParams, ConvParams, DotDims } from "../../../primitives/co
 import type { Buf, Gpu } from "../device.ts";
 import type { GpuFamily } from "../kernel_types.ts";
 import { bindings, groupsFor, MAX_GROUPS, plainStore, type Store, WG, wgslType } from "../wgsl.ts";
+import { helperTrips, LOOP_BUDGET, MAX_TRIPS, splitLoop } from "../loops.ts";
 import { outBuf } from "./elementwise.ts";
+import { plainLoad, reduceLoad } from "./reduce.ts";
 
-/** A GEMM problem: sizes, dtype and WGSL load/store functions `la(g,m,k)`, `lb(g,k,n)`, `st(g,m,n,v)`. */
+/** A GEMM problem: sizes, dtype, WGSL load functions `la(g,m,k)`, `lb(g,k,n)` and where C goes. */
 export interface Gemm {
   G: number;
   M: number;
   N: number;
   K: number;
   dtype: DType;
-  /** WGSL module-scope functions `la`, `lb` (returning the accumulator type) and `st`. */
+  /** WGSL module-scope functions `la`, `lb` (returning the accumulator type). */
   fns: string;
+  /** WGSL flat output index of C[g, m, n] (from i32 `g`, `m`, `n`). */
+  outIndex: string;
+  /** Elements of the output. */
+  size: number;
   /** Optional `lb4(g, k, n)`: B at columns n..n+3 (n a multiple of 4, maybe ≥ N: clamp) as one vector load. */
   lb4?: string;
   /** Input bindings declared as arrays of vec4 (for `lb4`; `fns` must index them so). */
   vec4In?: number[];
+}
+
+/** How a GEMM kernel walks k: all of it (S = 1), or chunk `ks` (set by main) of S chunks of `kc`. */
+interface KRange {
+  S: number;
+  kc: number;
   /**
    * Store through one rolled loop instead of one unrolled `st` call per element of the block
    * (a fused epilogue inlined 256 times makes the kernel compile very slowly).
    */
-  rolledStore?: boolean;
+  rolledStore: boolean;
 }
 
 /**
@@ -58,7 +71,7 @@ const accType = (d: DType) => wgslType(d);
  * Out-of-range rows/columns load clamped indices and are not stored. Each output accumulates
  * over k in order with fma, like the scalar kernel.
  */
-function blocked(p: Gemm, rm: number, VB: number): string {
+function blocked(p: Gemm, rm: number, VB: number, kr: KRange): string {
   const { WX, mFast } = gemmTiling;
   const [wm, wn] = mFast ? ["x", "y"] : ["y", "x"];
   const T = accType(p.dtype), V = `vec4<${T}>`;
@@ -74,7 +87,7 @@ function blocked(p: Gemm, rm: number, VB: number): string {
       body.push(T === "f32" ? `    c${i}_${j} = fma(a${i}, b${j}, c${i}_${j});` : `    c${i}_${j} += a${i} * b${j};`);
     }
   }
-  if (p.rolledStore) {
+  if (kr.rolledStore) {
     const all = Array.from({ length: rm * VB }, (_, t) => `c${Math.floor(t / VB)}_${t % VB}`);
     stores.push(`  var cs = array<${V}, ${rm * VB}>(${all.join(", ")});
   for (var t = 0; t < ${rm * VB} * one; t++) {
@@ -85,7 +98,7 @@ function blocked(p: Gemm, rm: number, VB: number): string {
     }
   }`);
   }
-  for (let i = 0; i < rm && !p.rolledStore; i++) {
+  for (let i = 0; i < rm && !kr.rolledStore; i++) {
     for (let j = 0; j < VB; j++) {
       for (let c = 0; c < 4; c++) {
         stores.push(
@@ -100,24 +113,28 @@ function blocked(p: Gemm, rm: number, VB: number): string {
     (_, j) => `  let n${j} = (i32(wid.${wn}) * ${WX * VB} + ${j * WX} + i32(lid.x)) * 4;`,
   )
     .join("\n");
-  return `${p.fns}
-${p.lb4 ?? scalarLb4(T, p.N)}
+  return `${p.lb4 ?? scalarLb4(T, p.N)}
 @compute @workgroup_size(${WX})
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
   let one = i32(min(nwg.x, 1u)); // 1, opaque to the compiler: keeps the k loop rolled
-  let g = i32(wid.z);
+  let g = i32(wid.z) % ${p.G};
+  ks = i32(wid.z) / ${p.G};
   let m0 = i32(wid.${wm}) * ${rm};
 ${rows}
 ${cols}
 ${decl.join("\n")}
-  for (var k = 0; k < ${p.K} * one; k++) {
+  for (${kLoop(p, kr)}) {
 ${body.join("\n")}
   }
 ${stores.join("\n")}
 }
 `;
 }
+
+/** The k loop's header: all of k (kept rolled by the opaque `one`), or chunk `ks`. */
+const kLoop = (p: Gemm, kr: KRange) =>
+  kr.S === 1 ? `var k = 0; k < ${p.K} * one; k++` : `var k = ks * ${kr.kc}; k < min(${p.K}, (ks + 1) * ${kr.kc}); k++`;
 
 /** `lb4` from four scalar `lb` loads (columns clamped to the last one). */
 const scalarLb4 = (T: string, N: number) =>
@@ -126,48 +143,75 @@ const scalarLb4 = (T: string, N: number) =>
     lb(g, k, min(n + 3, ${N - 1})));
 }`;
 
-function naive(p: Gemm): string {
+function naive(p: Gemm, kr: KRange): string {
   const T = accType(p.dtype);
   const MN = p.M * p.N;
-  return `${p.fns}
-@compute @workgroup_size(${WG})
+  return `@compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let one = i32(min(nwg.x, 1u));
-  for (var iu = gid.x; iu < ${p.G * MN}u; iu += nwg.x * ${WG}u) {
-    let i = i32(iu);
+  for (var iu = gid.y * nwg.x * ${WG}u + gid.x; iu < ${p.G * MN * kr.S}u; iu += nwg.x * nwg.y * ${WG}u) {
+    ks = i32(iu) / ${p.G * MN};
+    let i = i32(iu) % ${p.G * MN};
     let g = i / ${MN};
     let m = (i / ${p.N}) % ${p.M};
     let n = i % ${p.N};
     var acc: ${T} = ${T === "f32" ? "0.0" : T === "i32" ? "0" : "0u"};
-    for (var k = 0; k < ${p.K} * one; k++) { acc += la(g, m, k) * lb(g, k, n); }
+    for (${kLoop(p, kr)}) { acc += la(g, m, k) * lb(g, k, n); }
     st(g, m, n, acc);
   }
 }
 `;
 }
 
+/** Loop iterations of the rolled store of a full register block with `store` (and its helpers' loops). */
+const rolledStoreTrips = (store: Store) =>
+  gemmTiling.RM * gemmTiling.VB * (5 + 4 * helperTrips(store.code(2, "i", "v")));
+
 /**
- * Records a GEMM: register-blocked when the output is large enough, else one invocation per
- * output. `ins` are the operands then the store's extra inputs (`dtypes` likewise).
+ * Records a GEMM whose result goes through `store` (which reads `ins[2..]`) and returns the
+ * store's outputs: register-blocked when the output is large enough, else one invocation per
+ * output. `ins` are the operands then the store's extra inputs (`dtypes` likewise). A long k
+ * (more than one invocation may loop over: see loops.ts) is split: chunk s of k writes a
+ * partial C at s · size, and a reduction over the chunks sums them and runs the store.
  */
-export function runGemm(gpu: Gpu, p: Gemm, ins: Buf[], outs: Buf[], dtypes: DType[], outDtypes: DType[]): void {
-  if (p.G * p.M * p.N === 0) return;
+export function runGemm(gpu: Gpu, p: Gemm, ins: Buf[], dtypes: DType[], store: Store): Buf[] {
+  if (p.G * p.M * p.N === 0) return store.outs.map(() => gpu.alloc(4 * p.size));
   const { RM, VB, WX, mFast } = gemmTiling;
   // Smaller blocks for small problems (clamped rows/columns are wasted work).
   let rm = RM, vb = VB;
   while (rm > 1 && rm > p.M) rm >>= 1;
   while (vb > 1 && 4 * vb * WX > p.N) vb >>= 1;
   const nb = Math.ceil(p.N / (4 * vb * WX)), mb = Math.ceil(p.M / rm);
-  const big = p.N >= 8 && p.K >= 4 && Math.max(p.G, nb, mb) <= MAX_GROUPS;
-  let decls = bindings(dtypes, outDtypes);
+  const split = p.K > MAX_TRIPS || (!!store.fused && p.K + rolledStoreTrips(store) > LOOP_BUDGET);
+  const { parts: S, chunk: kc } = split ? splitLoop(p.K, MAX_TRIPS) : { parts: 1, chunk: p.K };
+  const kr: KRange = { S, kc, rolledStore: !split && !!store.fused };
+  const big = p.N >= 8 && p.K >= 4 && Math.max(p.G * S, nb, mb) <= MAX_GROUPS;
+  const partial: Store = { ins: [], outs: [p.dtype], code: (_f, i, v) => `out0[ks * ${p.size} + ${i}] = ${v};` };
+  const kIns = split ? ins.slice(0, 2) : ins;
+  let decls = split ? bindings(dtypes.slice(0, 2), [p.dtype]) : bindings(dtypes, store.outs);
   for (const i of p.vec4In ?? []) {
     decls = decls.replace(`in${i}: array<${wgslType(dtypes[i])}>`, `in${i}: array<vec4<${wgslType(dtypes[i])}>>`);
   }
-  const code = `${decls}\n${big ? blocked(p, rm, vb) : naive(p)}`;
-  const groups: [number, number, number] = big
-    ? (mFast ? [mb, nb, p.G] : [nb, mb, p.G])
-    : [groupsFor(p.G * p.M * p.N)[0], 1, 1];
-  gpu.dispatch({ code, ins, outs, groups });
+  const code = `${decls}
+var<private> ks: i32;
+${p.fns}
+${storeFn(p.dtype, p.outIndex, split ? partial : store)}
+${big ? blocked(p, rm, vb, kr) : naive(p, kr)}`;
+  const groups: [number, number?, number?] = big
+    ? (mFast ? [mb, nb, p.G * S] : [nb, mb, p.G * S])
+    : groupsFor(p.G * p.M * p.N * S);
+  const outs = split ? [gpu.alloc(4 * S * p.size)] : store.outs.map(() => gpu.alloc(4 * p.size));
+  gpu.dispatch({ code, ins: kIns, outs, groups });
+  if (!split) return outs;
+  const chunks = {
+    load: plainLoad(p.dtype),
+    aval: { shape: [S, p.size], dtype: p.dtype },
+    axes: [0],
+    op: "sum" as const,
+  };
+  const res = reduceLoad(gpu, [outs[0], ...ins.slice(2)], { ...chunks, store });
+  gpu.release(outs[0]);
+  return res;
 }
 
 /** Splits axes into contiguous runs: returns WGSL computing Σ idx·stride of flat `v` over `axes`. */
@@ -227,16 +271,13 @@ function dotGeneral(
   } + ${axisOffset("k", as, sa, ac)}]; }
 fn lb(g: i32, k: i32, n: i32) -> ${T} { ${
     vec ? `let i = ${bOff(nOff)}; return in1[i / 4][i % 4];` : `return in1[${bOff(nOff)}];`
-  } }
-${storeFn(dtype, `(g * ${M} + m) * ${N} + n`, store)}`;
+  } }`;
   const lb4 = vec
     ? `fn lb4(g: i32, k: i32, n: i32) -> vec4<${T}> { return in1[(${bOff(`min(n, ${N - 4})`)}) / 4]; }`
     : undefined;
-  const outs = store.outs.map(() => gpu.alloc(4 * G * M * N));
-  const dtypes = [dtype, dtype, ...store.ins];
-  const gemm = { G, M, N, K, dtype, fns, lb4, vec4In: vec ? [1] : [], rolledStore: store.fused };
-  runGemm(gpu, gemm, ins, outs, dtypes, store.outs);
-  return outs;
+  const outIndex = `(g * ${M} + m) * ${N} + n`;
+  const gemm = { G, M, N, K, dtype, fns, outIndex, size: G * M * N, lb4, vec4In: vec ? [1] : [] };
+  return runGemm(gpu, gemm, ins, [dtype, dtype, ...store.ins], store);
 }
 
 function conv(
@@ -284,14 +325,12 @@ fn lb(g: i32, k: i32, n: i32) -> ${A} {
   var off = (${nIn}) * ${C * S} + (${chan}) * ${S};
 ${posLines.join("\n")}
   return in0[off];
-}
-${storeFn(dtype, `((n / ${Q}) * ${O} + g * ${Mg} + m) * ${Q} + n % ${Q}`, store)}`;
-  const outs = store.outs.map(() => gpu.alloc(4 * sizeOf(os)));
+}`;
   // An empty input or kernel (K = 0) makes every output zero.
   const K = S === 0 || T === 0 ? 0 : I * T;
-  const gemm = { G, M: Mg, N: Nout * Q, K, dtype, fns, rolledStore: store.fused };
-  runGemm(gpu, gemm, ins, outs, [dtype, dtype, ...store.ins], store.outs);
-  return outs;
+  const outIndex = `((n / ${Q}) * ${O} + g * ${Mg} + m) * ${Q} + n % ${Q}`;
+  const gemm = { G, M: Mg, N: Nout * Q, K, dtype, fns, outIndex, size: sizeOf(os) };
+  return runGemm(gpu, gemm, ins, [dtype, dtype, ...store.ins], store);
 }
 
 /**

@@ -1,14 +1,15 @@
 /**
  * WGSL of the indexing primitives. Indices are clamped like the cpu kernels. scatterAdd is
  * race-free: each output element sums the updates whose (clamped) index lands on it, in
- * index order. Dynamic slice starts are read on the device (no readback).
+ * index order (many indices in chunks, see foldTerms). Dynamic slice starts are read on the
+ * device (no readback).
  * @module
  */
 import { sizeOf, stridesOf } from "../../../shape.ts";
 import type { IndexingParams } from "../../../primitives/indexing.ts";
 import type { GpuFamily } from "../kernel_types.ts";
 import { elementKernel, groupsFor, unravel } from "../wgsl.ts";
-import { combiner } from "./reduce.ts";
+import { combiner, foldTerms } from "./reduce.ts";
 import { outBuf } from "./elementwise.ts";
 
 const clampStart = (d: number, dim: number, size: number) => `clamp(in_s[${d}], 0, ${dim - size})`;
@@ -33,26 +34,21 @@ export const indexingKernels: GpuFamily<IndexingParams> = {
     return [out];
   },
   scatterAdd: (gpu, [x, idx, u], [a, ia], { axis }, [o]) => {
-    const out = outBuf(gpu, o);
     const N = sizeOf(o.shape);
-    if (N === 0) return [out];
+    if (N === 0) return [outBuf(gpu, o)];
     const n = a.shape[axis], inner = sizeOf(a.shape.slice(axis + 1)), m = sizeOf(ia.shape);
-    const { f } = combiner("sum", a.dtype);
-    const body = `    let ii = i % ${inner};
-    let r = (i / ${inner}) % ${n};
-    let b = i / ${inner * n};
-    var acc = in0[i];
-    for (var j = 0; j < ${m} * one; j++) {
+    const { f, init } = combiner("sum", a.dtype);
+    // Many indices are folded in chunks (see foldTerms); the chunk at index 0 starts from x.
+    const body = (lo: string, hi: string, first: string) =>
+      `    let ii = e % ${inner};
+    let r = (e / ${inner}) % ${n};
+    let b = e / ${inner * n};
+    var acc = ${first === "true" ? "in0[e]" : `select(${init}, in0[e], ${first})`};
+    for (var j = ${lo}; j < ${hi}; j++) {
       if (clamp(in1[j], 0, ${n - 1}) == r) { acc = ${f("acc", `in2[(b * ${m} + j) * ${inner} + ii]`)}; }
-    }
-    out0[i] = acc;`;
-    gpu.dispatch({
-      code: elementKernel([a.dtype, "int32", a.dtype], [o.dtype], N, body),
-      ins: [x, idx, u],
-      outs: [out],
-      groups: groupsFor(N),
-    });
-    return [out];
+    }`;
+    const fold = { dtype: o.dtype, N, n: m, op: "sum" as const };
+    return [foldTerms(gpu, [x, idx, u], [a.dtype, "int32", a.dtype], fold, body, "")];
   },
   dynamicSlice: (gpu, [x, s], [a], { sizes }, [o]) => {
     const out = outBuf(gpu, o);

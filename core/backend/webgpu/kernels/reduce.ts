@@ -1,6 +1,7 @@
 /**
- * WGSL of the reductions: one invocation per output for short rows, a workgroup tree
- * reduction per output for long ones; argmax/argmin and cumsum walk their axis serially.
+ * WGSL of the sum/prod/max/min reductions: one invocation per output for short rows, a
+ * workgroup tree per output for long rows of few outputs, and rows too long for one
+ * invocation's loop budget (see loops.ts) in chunks whose partial results are reduced again.
  * @module
  */
 import type { Aval } from "../../../array.ts";
@@ -9,21 +10,12 @@ import { mergeAxes, sizeOf, stridesOf } from "../../../shape.ts";
 import type { ReduceParams } from "../../../primitives/reduce.ts";
 import type { Buf, Gpu } from "../device.ts";
 import type { GpuFamily, GpuKernel } from "../kernel_types.ts";
-import {
-  bindings,
-  dotIdx,
-  elementKernel,
-  groupsFor,
-  lit,
-  MAX_GROUPS,
-  plainStore,
-  type Store,
-  unravel,
-  wgslType,
-} from "../wgsl.ts";
-import { outBuf, PRELUDE } from "./elementwise.ts";
+import { bindings, dotIdx, elementKernel, groupsFor, lit, plainStore, type Store, unravel, wgslType } from "../wgsl.ts";
+import { helperTrips, MAX_TRIPS, splitLoop, tripsFor } from "../loops.ts";
+import { PRELUDE } from "./elementwise.ts";
 
-type Op = "sum" | "prod" | "max" | "min";
+/** A reduction operator. */
+export type Op = "sum" | "prod" | "max" | "min";
 
 /** The combine expression and identity of a reduction on `dtype`. */
 export function combiner(op: Op, dtype: DType): { f: (a: string, b: string) => string; init: string } {
@@ -74,7 +66,8 @@ export interface Load {
   code: (off: string) => { lines: string; value: string };
 }
 
-const plainLoad = (d: DType): Load => ({ dtypes: [d], code: (off) => ({ lines: "", value: `in0[${off}]` }) });
+/** The load of a reduction reading its input buffer `in0` directly. */
+export const plainLoad = (d: DType): Load => ({ dtypes: [d], code: (off) => ({ lines: "", value: `in0[${off}]` }) });
 
 /** Records a reduction of `x` over `axes` with `op`. */
 export function reduceBuf(gpu: Gpu, x: Buf, a: Aval, axes: readonly number[], op: Op): Buf {
@@ -95,6 +88,8 @@ export interface ReduceSpec {
  * Records a reduction. `xs` are the buffers `load` reads, then the extra inputs of the
  * store (an epilogue computed on each reduced value before it is written); returns the
  * store's outputs. (The kernels declare all of `PRELUDE`, so `store.decls` is not needed.)
+ * Rows longer than one invocation may loop over (see loops.ts) are reduced in chunks first:
+ * partial results `[O, P]`, then a reduction of those (recursively), whose store is the real one.
  */
 export function reduceLoad(gpu: Gpu, xs: Buf[], spec: ReduceSpec): Buf[] {
   const { load, aval: a, axes, op } = spec;
@@ -102,20 +97,23 @@ export function reduceLoad(gpu: Gpu, xs: Buf[], spec: ReduceSpec): Buf[] {
   const { lines, value } = load.code("off");
   const step = `${lines ? `${lines}\n` : ""}      acc = ${combiner(op, a.dtype).f("acc", value)};`;
   const { base, red, R, O } = offsets(a, axes);
-  const outs = store.outs.map(() => gpu.alloc(4 * O));
-  if (O === 0) return outs;
+  if (O === 0) return store.outs.map(() => gpu.alloc(0));
   const nLoad = load.dtypes.length;
   const ins = [...load.dtypes, ...store.ins];
   const { f, init } = combiner(op, a.dtype);
   const T = wgslType(a.dtype);
-  let code: string;
-  let groups: [number];
-  if (R >= 256 && O <= 8192 && gpu.software) {
-    // Two passes without workgroup memory (software adapters compile barriers slowly):
-    // P partial results per output, then one invocation per output folds them.
-    const P = Math.min(64, Math.ceil(R / 64)), chunk = Math.ceil(R / P);
+  const trips = tripsFor(helperTrips(`${lines}\n${value}`));
+  // Long rows of few outputs: a workgroup tree per output, or (software adapters, which
+  // compile barriers slowly) at least 64 partial results per output. Rows too long for a tree
+  // take chunks of 1,024 first (then a tree over the chunks).
+  const few = R >= 256 && O <= 8192;
+  const tree = few && !gpu.software && Math.ceil(R / TREE) <= trips;
+  if (!tree && (R > trips || (few && gpu.software))) {
+    const wide = few ? (gpu.software ? Math.min(64, Math.ceil(R / 64)) : Math.ceil(R / 1024)) : 1;
+    const P = Math.max(wide, Math.ceil(R / trips));
+    const chunk = Math.ceil(R / P);
     const part = gpu.alloc(4 * O * P);
-    const body1 = `    let o = i / ${P};
+    const body = `    let o = i / ${P};
     let pp = i % ${P};
 ${base}
     var acc: ${T} = ${init};
@@ -125,24 +123,20 @@ ${step}
     }
     out0[i] = acc;`;
     gpu.dispatch({
-      code: elementKernel(load.dtypes, [a.dtype], O * P, body1, PRELUDE),
+      code: elementKernel(load.dtypes, [a.dtype], O * P, body, PRELUDE),
       ins: xs.slice(0, nLoad),
       outs: [part],
       groups: groupsFor(O * P),
     });
-    const body2 = `    var acc: ${T} = ${init};
-    for (var r = 0; r < ${P} * one; r++) { acc = ${f("acc", `in0[i * ${P} + r]`)}; }
-    ${store.code(1, "i", "acc")}`;
-    gpu.dispatch({
-      code: elementKernel([a.dtype, ...store.ins], store.outs, O, body2, PRELUDE),
-      ins: [part, ...xs.slice(nLoad)],
-      outs,
-      groups: groupsFor(O),
-    });
+    const rest = { load: plainLoad(a.dtype), aval: { shape: [O, P], dtype: a.dtype }, axes: [1], op, store };
+    const outs = reduceLoad(gpu, [part, ...xs.slice(nLoad)], rest);
     gpu.release(part);
     return outs;
   }
-  if (R >= 256 && O <= 8192) {
+  const outs = store.outs.map(() => gpu.alloc(4 * O));
+  let code: string;
+  let groups: [number, number?];
+  if (tree) {
     code = `${bindings(ins, store.outs)}
 ${PRELUDE}
 var<workgroup> sh: array<${T}, ${TREE}>;
@@ -170,7 +164,7 @@ ${step}
   }
 }
 `;
-    groups = [Math.min(O, MAX_GROUPS)];
+    groups = [O];
   } else {
     const body = `    let o = i;
 ${base}
@@ -187,69 +181,58 @@ ${step}
   return outs;
 }
 
+/** The size and operator of {@link foldTerms}: `N` outputs, each a fold of `n` terms with `op`. */
+export interface Fold {
+  dtype: DType;
+  N: number;
+  n: number;
+  op: Op;
+}
+
+/**
+ * Records `N` folds with `op` of `n` terms each, in bounded loops. `body(lo, hi, first)` gives
+ * the WGSL statements that declare `var acc` (of the fold's dtype) and fold terms [lo, hi) of
+ * output `e` into it (`first`: a WGSL bool, true in the chunk that starts at term 0, e.g. to
+ * start from an initial value); they may read `in0..` (`dtypes`) and call `decls`. One kernel
+ * when `n` fits one invocation's loop, else partial folds of chunks and a reduction of those.
+ */
+export function foldTerms(
+  gpu: Gpu,
+  ins: Buf[],
+  dtypes: DType[],
+  fold: Fold,
+  body: (lo: string, hi: string, first: string) => string,
+  decls = PRELUDE,
+): Buf {
+  const { dtype, N, n, op } = fold;
+  const { parts: P, chunk } = splitLoop(n, MAX_TRIPS);
+  const code = P === 1
+    ? `    let e = i;\n${body("0", `${n} * one`, "true")}\n    out0[i] = acc;`
+    : `    let e = i % ${N};\n    let p = i / ${N};
+${body(`p * ${chunk}`, `min(${n}, (p + 1) * ${chunk})`, "p == 0")}\n    out0[i] = acc;`;
+  const out = gpu.alloc(4 * N * P);
+  if (N > 0) {
+    gpu.dispatch({
+      code: elementKernel(dtypes, [dtype], N * P, code, decls),
+      ins,
+      outs: [out],
+      groups: groupsFor(N * P),
+    });
+  }
+  if (P === 1 || N === 0) return out;
+  const r = reduceBuf(gpu, out, { shape: [P, N], dtype }, [0], op);
+  gpu.release(out);
+  return r;
+}
+
 const reduceK = (op: Op): GpuKernel<{ axes: number[] }> => (gpu, [x], [a], { axes }) => [
   reduceBuf(gpu, x, a, axes, op),
 ];
 
-function argK(op: "<" | ">"): GpuKernel<{ axis: number }> {
-  return (gpu, [x], [a], { axis }, [o]) => {
-    const n = a.shape[axis];
-    const inner = sizeOf(a.shape.slice(axis + 1));
-    const O = sizeOf(o.shape);
-    const out = outBuf(gpu, o);
-    if (O === 0) return [out];
-    const nan = a.dtype === "float32" ? "w_isnan(v)" : "false";
-    const body = `    let base = (i / ${inner}) * ${n * inner} + i % ${inner};
-    var best = in0[base];
-    var bi = 0;
-    if (!(${nan.replace("v", "best")})) {
-      for (var j = 1; j < ${n} * one; j++) {
-        let v = in0[base + j * ${inner}];
-        if (${nan}) { bi = j; break; }
-        if (v ${op} best) { best = v; bi = j; }
-      }
-    }
-    out0[i] = bi;`;
-    gpu.dispatch({
-      code: elementKernel([a.dtype], ["int32"], O, body, PRELUDE),
-      ins: [x],
-      outs: [out],
-      groups: groupsFor(O),
-    });
-    return [out];
-  };
-}
-
-const cumsumK: GpuKernel<ReduceParams["cumsum"]> = (gpu, [x], [a], { axis, reverse }, [o]) => {
-  const n = a.shape[axis];
-  const inner = sizeOf(a.shape.slice(axis + 1));
-  const lines = sizeOf(a.shape) / Math.max(1, n);
-  const out = outBuf(gpu, o);
-  if (sizeOf(a.shape) === 0) return [out];
-  const { f, init } = combiner("sum", a.dtype);
-  const body = `    let base = (i / ${inner}) * ${n * inner} + i % ${inner};
-    var acc = ${init};
-    for (var t = 0; t < ${n} * one; t++) {
-      let off = base + ${reverse ? `(${n - 1} - t)` : "t"} * ${inner};
-      acc = ${f("acc", "in0[off]")};
-      out0[off] = acc;
-    }`;
-  gpu.dispatch({
-    code: elementKernel([a.dtype], [a.dtype], lines, body),
-    ins: [x],
-    outs: [out],
-    groups: groupsFor(lines),
-  });
-  return [out];
-};
-
-/** Kernels of the reduction primitives. */
-export const reduceKernels: GpuFamily<ReduceParams> = {
+/** Kernels of the sum/prod/max/min reductions (argmax, argmin and cumsum: see scan.ts). */
+export const reduceKernels: GpuFamily<Omit<ReduceParams, "argmax" | "argmin" | "cumsum">> = {
   reduceSum: reduceK("sum"),
   reduceProd: reduceK("prod"),
   reduceMax: reduceK("max"),
   reduceMin: reduceK("min"),
-  argmax: argK(">"),
-  argmin: argK("<"),
-  cumsum: cumsumK,
 };
