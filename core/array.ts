@@ -39,6 +39,12 @@ export interface BufferOwner {
   release(handle: unknown): void;
   /** Resolves once the buffer's value is computed (backends that compute synchronously omit it). */
   ready?(handle: unknown): Promise<void>;
+  /**
+   * Whether `release` reuses this buffer (a pool) rather than dropping it. A buffer the backend
+   * would drop is not kept for the collected array's release: the collector frees it with the
+   * array. Backends that must release every buffer omit it.
+   */
+  reuses?(handle: unknown): boolean;
 }
 
 const JSArray = globalThis.Array;
@@ -53,9 +59,97 @@ function releaseStorage(s: Storage) {
   if (s.released) return;
   s.released = true;
   count(s.backend.name, s.bytes, -1);
-  s.backend.release(s.handle);
+  if (s.handle !== undefined) s.backend.release(s.handle);
 }
 const registry = new FinalizationRegistry<Storage>(releaseStorage);
+/** What the registry keeps for a collected array's release: the buffer only if the backend reuses it. */
+function forRegistry(s: Storage): Storage {
+  if (s.backend.reuses?.(s.handle) ?? true) return s;
+  return { backend: s.backend, handle: undefined, bytes: s.bytes, released: false };
+}
+
+/**
+ * Arrays made since the read path last gave the event loop a turn. The registry's callbacks run
+ * only on a turn of the event loop (never inside a chain of resolved promises), so an eager loop
+ * that reads values now and then (`await loss.item()`) would otherwise keep every collected
+ * array's buffer until it ends. Reads give a turn once enough was made for it to matter.
+ */
+const sinceTurn = { arrays: 0, bytes: 0 };
+/** Arrays or bytes made since the last turn after which a read gives the event loop one. */
+const TURN_AFTER = { arrays: 256, bytes: 4 * 2 ** 20 };
+
+/**
+ * One turn of the event loop, so that pending registry callbacks run. Two `setImmediate` hops
+ * cost microseconds and always span one turn (measured in Deno 2.9: one hop does not when the
+ * caller resumed from a timer, an op or a module's top level, and a `MessageChannel` message
+ * does not either); `setTimeout(0)` always does, but waits a millisecond or more.
+ */
+const eventLoopTurn: () => Promise<void> = (() => {
+  const immediate = (globalThis as { setImmediate?: (cb: () => void) => unknown }).setImmediate;
+  if (!immediate) return () => new Promise<void>((r) => setTimeout(r, 0));
+  const hop = () => new Promise<void>((r) => immediate(r));
+  return () => hop().then(hop);
+})();
+
+/** Gives the event loop a turn if many arrays were made since the last one (see {@link sinceTurn}). */
+function settle(): Promise<void> | undefined {
+  if (sinceTurn.arrays < TURN_AFTER.arrays && sinceTurn.bytes < TURN_AFTER.bytes) return undefined;
+  sinceTurn.arrays = sinceTurn.bytes = 0;
+  return eventLoopTurn();
+}
+
+/** Where the arrays made inside {@link freeUnkept} are recorded. */
+interface Scope {
+  /** Concrete arrays made while `eager()` held. */
+  readonly made: Array[];
+  /** Arrays handed to user code: never freed. */
+  readonly seen: Set<Array>;
+  /** Whether arrays made now are eager values (no transform is tracing). */
+  readonly eager: () => boolean;
+}
+let scope: Scope | null = null;
+
+/**
+ * @internal Runs `fn` (internal code of a transform, at the top level) and disposes every array
+ * made while it ran except those `keep(result)` lists and those handed to user code through
+ * {@link userOwned}: the intermediates a transform knows die when it returns (the residuals of
+ * `grad`, the arrays of a backward pass), freed at once as `jit` frees its own. Arrays made
+ * while a transform traces (`eager()` false) are not touched. If `fn` throws, nothing is freed.
+ */
+export function freeUnkept<T>(fn: () => T, keep: (result: T) => readonly unknown[], eager: () => boolean): T {
+  const outer = scope;
+  const s: Scope = { made: [], seen: new Set(), eager };
+  scope = s;
+  let result: T;
+  try {
+    result = fn();
+  } finally {
+    scope = outer;
+  }
+  const kept = new Set<unknown>(keep(result));
+  for (const a of s.made) if (!kept.has(a) && !s.seen.has(a)) a.dispose();
+  if (outer) {
+    for (const a of s.made) if (a.isLive) outer.made.push(a);
+    for (const a of s.seen) outer.seen.add(a);
+  }
+  return result;
+}
+
+/**
+ * @internal Runs user code (or a cache) inside {@link freeUnkept}: the arrays it is `given` and
+ * the arrays it makes are the user's, never freed by the enclosing transform.
+ */
+export function userOwned<T>(given: readonly unknown[], fn: () => T): T {
+  const s = scope;
+  if (!s) return fn();
+  for (const a of given) if (a instanceof Array) s.seen.add(a);
+  scope = null;
+  try {
+    return fn();
+  } finally {
+    scope = s;
+  }
+}
 
 /**
  * Live buffers and bytes per backend, counting every array not yet disposed or collected.
@@ -118,7 +212,10 @@ export class Array {
     this.storage = storage;
     if (storage) {
       count(storage.backend.name, storage.bytes, 1);
-      registry.register(this, storage, this);
+      registry.register(this, forRegistry(storage), this);
+      sinceTurn.arrays++;
+      sinceTurn.bytes += storage.bytes;
+      if (scope?.eager()) scope.made.push(this);
     }
   }
 
@@ -154,13 +251,11 @@ export class Array {
   }
 
   /** Copies the values to the host as a typed array (a fresh copy). */
-  data(): Promise<TypedArray> {
-    try {
-      const s = this.buffer("data");
-      return s.backend.read(s.handle, this.aval);
-    } catch (e) {
-      return Promise.reject(e); // a Promise-returning API reports errors as rejections
-    }
+  async data(): Promise<TypedArray> {
+    const s = this.buffer("data"); // (an async function reports errors as rejections)
+    const values = await s.backend.read(s.handle, this.aval);
+    await settle();
+    return values;
   }
   /**
    * Waits until the value is computed, without copying it to the host (JAX's
@@ -180,6 +275,7 @@ export class Array {
   async blockUntilReady(): Promise<this> {
     const s = this.buffer("blockUntilReady");
     await s.backend.ready?.(s.handle);
+    await settle();
     return this;
   }
   /** The single value of a size-1 array. */

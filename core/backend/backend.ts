@@ -2,7 +2,7 @@
  * The backend interface and registry: where arrays live and how primitives run there.
  * @module
  */
-import { Array, type Aval, type BufferOwner } from "../array.ts";
+import { Array, type Aval, type BufferOwner, userOwned } from "../array.ts";
 
 const WaxArray = Array;
 import { allocTyped, type DType, itemSize, type TypedArray, weakDType } from "../dtype.ts";
@@ -95,7 +95,7 @@ export function constant(value: number, dtype: DType): Array {
   if (!c || !c.isLive) {
     const data = allocTyped(dtype, 1);
     data[0] = dtype === "bool" ? (value ? 1 : 0) : value;
-    c = fromHost(data, { shape: [], dtype }, b);
+    c = userOwned([], () => fromHost(data, { shape: [], dtype }, b)); // the cache's, not a transform's to free
     constCache.set(key, c);
   }
   return c;

@@ -4,7 +4,7 @@
  * `vjp` = linearize + transpose; `grad` = vjp with a unit cotangent. Plus jacobians.
  * @module
  */
-import type { Array } from "../array.ts";
+import { type Array, freeUnkept } from "../array.ts";
 import { isFloat } from "../dtype.ts";
 import { evalJaxpr } from "../ir.ts";
 import { full, instantiate, moveAxis, reshape } from "../primitives/ops.ts";
@@ -17,6 +17,8 @@ import { partialEvalJaxpr } from "./partial_eval.ts";
 import { traceFlat } from "./staging.ts";
 import { backwardPass } from "./transpose.ts";
 import { vmap } from "./vmap.ts";
+import { currentLevel } from "../trace.ts";
+import { synchronous } from "./sync.ts";
 
 /** A linearized flat function: outputs, the linear map and its transpose. */
 export interface LinearizedFlat {
@@ -26,6 +28,15 @@ export interface LinearizedFlat {
   lin: (...tangents: Array[]) => Array[];
   /** Its transpose: cotangents of outputs in, cotangents of inputs out. */
   pullback: (...cts: Tangent[]) => Tangent[];
+}
+
+const atTopLevel = () => currentLevel() === 0;
+/**
+ * Runs the eager part of a transform; outside every trace, the arrays it makes and does not
+ * return (`keep`) are dead when it returns and are freed at once, as `jit` frees its own.
+ */
+function eagerly<T>(fn: () => T, keep: (result: T) => readonly unknown[]): T {
+  return atTopLevel() ? freeUnkept(fn, keep, atTopLevel) : fn();
 }
 
 /** Linearizes a flat function at `primals`. */
@@ -45,13 +56,14 @@ export function linearizeFlat(fn: (...xs: Array[]) => Array[], primals: Array[])
   if (pe.outUnknown.slice(0, numOut).some(Boolean)) {
     throw new Error("linearize: a primal output depends on tangents (internal error)");
   }
-  const known = evalJaxpr(pe.known, [...closed.consts, ...primals]);
+  const known = eagerly(() => evalJaxpr(pe.known, [...closed.consts, ...primals]), (k) => k);
   const outs = known.slice(0, numOut);
   const residuals = known.slice(numOut);
-  const lin = (...tangents: Array[]) => evalJaxpr(pe.unknown, [...residuals, ...tangents]);
+  const lin = (...tangents: Array[]) => eagerly(() => evalJaxpr(pe.unknown, [...residuals, ...tangents]), (o) => o);
   const linear = pe.unknown.inVars.map((_, i) => i >= pe.numRes);
   const args = [...residuals, ...primals.map(() => null)];
-  const pullback = (...cts: Tangent[]) => backwardPass(pe.unknown, linear, args, cts).slice(pe.numRes) as Tangent[];
+  const pullback = (...cts: Tangent[]) =>
+    eagerly(() => backwardPass(pe.unknown, linear, args, cts).slice(pe.numRes) as Tangent[], (g) => g);
   return { outs, lin, pullback };
 }
 
@@ -86,7 +98,7 @@ export function linearize<F extends (...args: any[]) => any>(
 ): [ReturnType<F>, (...tangents: Parameters<F>) => ReturnType<F>] {
   const [flat, inDef] = flatArgs(primals);
   const od = { def: null as tree.TreeDef | null };
-  const l = linearizeFlat(flatFn(f, inDef, od), flat);
+  const l = linearizeFlat(flatFn(synchronous("linearize", f), inDef, od), flat);
   const lin = (...ts: Parameters<F>) => tree.unflatten<ReturnType<F>>(od.def!, l.lin(...flatArgs(ts)[0]));
   return [tree.unflatten(od.def!, l.outs), lin];
 }
@@ -110,7 +122,7 @@ export function vjp<F extends (...args: any[]) => any>(
 ): [ReturnType<F>, (ct: ReturnType<F>) => Parameters<F>] {
   const [flat, inDef] = flatArgs(primals);
   const od = { def: null as tree.TreeDef | null };
-  const l = linearizeFlat(flatFn(f, inDef, od), flat);
+  const l = linearizeFlat(flatFn(synchronous("vjp", f), inDef, od), flat);
   const pullback = (ct: ReturnType<F>) => {
     const [cts, cdef] = tree.flatten(ct as tree.PyTree);
     if (tree.defKey(cdef) !== tree.defKey(od.def!)) {
@@ -152,6 +164,15 @@ export function valueAndGrad<F extends (...args: any[]) => any>(
   f: F,
   opts: GradOptions = {},
 ): (...args: Parameters<F>) => [ReturnType<F>, any] {
+  return valueAndGradWith(synchronous("valueAndGrad", f), opts, true);
+}
+
+/** `valueAndGrad`; with `keepValue` false (for `grad`) the value is freed unless it is aux. */
+function valueAndGradWith<F extends (...args: any[]) => any>(
+  f: F,
+  opts: GradOptions,
+  keepValue: boolean,
+): (...args: Parameters<F>) => [ReturnType<F>, any] {
   const { argnums = 0, hasAux = false } = opts;
   const nums = typeof argnums === "number" ? [argnums] : argnums;
   return (...args) => {
@@ -192,13 +213,14 @@ export function valueAndGrad<F extends (...args: any[]) => any>(
       if (!isFloat(l.dtype)) throw new TypeError(`grad: the function returned ${l.dtype}; it must return float32`);
       return [l, ...auxLeaves];
     };
-    const l = linearizeFlat(fn, flat);
-    const ct = full(l.outs[0].aval, 1);
+    // Outside every trace the residuals and the backward pass's arrays die here: freed at once.
+    const [l, g] = eagerly(() => {
+      const l = linearizeFlat(fn, flat);
+      const ct = full(l.outs[0].aval, 1);
+      const cts = l.pullback(ct, ...l.outs.slice(1).map((o) => new Zero(o.aval)));
+      return [l, cts.map((c, i) => (c instanceof Zero || c === null ? full(flat[i].aval, 0) : c))] as const;
+    }, ([l, g]) => [...g, ...(keepValue ? l.outs : l.outs.slice(1))]);
     const aux = hasAux ? tree.unflatten(auxDef!, l.outs.slice(1)) : undefined;
-    const g = l.pullback(ct, ...l.outs.slice(1).map((o) => new Zero(o.aval))).map((
-      c,
-      i,
-    ) => (c instanceof Zero || c === null ? full(flat[i].aval, 0) : c));
     const grads = tree.unflatten<unknown[]>(inDef, g);
     const gOut = typeof argnums === "number" ? grads[0] : grads;
     const value = hasAux ? [l.outs[0], aux] : l.outs[0];
@@ -218,7 +240,7 @@ export function valueAndGrad<F extends (...args: any[]) => any>(
  * ```
  */
 export function grad<F extends (...args: any[]) => any>(f: F, opts: GradOptions = {}): (...args: Parameters<F>) => any {
-  const vg = valueAndGrad(f, opts);
+  const vg = valueAndGradWith(synchronous("grad", f), opts, false);
   return (...args) => {
     const [v, g] = vg(...args);
     return opts.hasAux ? [g, (v as unknown as [unknown, unknown])[1]] : g;

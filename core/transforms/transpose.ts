@@ -3,7 +3,7 @@
  * from outputs to the linear inputs through each linear primitive's transpose rule.
  * @module
  */
-import type { Array } from "../array.ts";
+import { type Array, userOwned } from "../array.ts";
 import { bind } from "../trace.ts";
 import type { Jaxpr, Var } from "../ir.ts";
 import { rules } from "../primitives/index.ts";
@@ -56,7 +56,11 @@ export function backwardPass(
       );
     }
     const ins = e.inputs.map((v) => (isLin.has(v) ? new LinearIn(v.aval) : env.get(v)!));
-    const cIn = rule(cOut, ins, e.params as never);
+    // A rule that calls back into user code (customVjp's bwd) hands it arrays the user may keep.
+    const callsUser = Object.values(e.params as object).some((p) => typeof p === "function");
+    const cIn = callsUser
+      ? userOwned([...ins, ...cOut], () => rule(cOut, ins, e.params as never))
+      : rule(cOut, ins, e.params as never);
     e.inputs.forEach((v, i) => accum(v, cIn[i]));
   }
   return j.inVars.map((v, i) => (linear[i] ? ctEnv.get(v) ?? new Zero(v.aval) : null));

@@ -16,7 +16,7 @@ import { movementKernels } from "./kernels/movement.ts";
 import { randomKernels } from "./kernels/random.ts";
 import { reduceKernels } from "./kernels/reduce.ts";
 import { windowKernels } from "./kernels/window.ts";
-import { recycle } from "./pool.ts";
+import { allocationError, poolable, recycle } from "./pool.ts";
 
 const kernels: CpuKernels = {
   ...elementwiseKernels,
@@ -47,6 +47,9 @@ class CpuBackend implements Backend {
   release(handle: unknown): void {
     recycle(handle as TypedArray);
   }
+  reuses(handle: unknown): boolean {
+    return poolable(handle as TypedArray);
+  }
   execute<K extends PrimName>(prim: K, args: Array[], params: Params[K], outAvals: Aval[]): Array[] {
     const ins = args.map((a) => a.buffer(prim).handle as TypedArray);
     const kernel = kernels[prim] as (
@@ -55,7 +58,12 @@ class CpuBackend implements Backend {
       p: Params[K],
       o: readonly Aval[],
     ) => TypedArray[];
-    const outs = copyIfAliased(kernel(ins, args.map((a) => a.aval), params, outAvals), ins);
+    let outs: TypedArray[];
+    try {
+      outs = copyIfAliased(kernel(ins, args.map((a) => a.aval), params, outAvals), ins);
+    } catch (e) {
+      throw allocationError(prim, outAvals, e);
+    }
     if (prim === "jitCall") {
       const donate = (params as Params["jitCall"]).donate;
       donate?.forEach((d, i) => d && args[i].isLive && args[i].donate());

@@ -32,12 +32,57 @@ const CTOR_NAME: Record<DType, string> = {
 export function allocPooled(dtype: DType, size: number): TypedArray {
   const a = takeFromPool(CTOR_NAME[dtype], size);
   if (a) return a.fill(0);
-  return allocTyped(dtype, size);
+  return fresh(dtype, size);
 }
 
 /** Storage whose contents are unspecified, for a kernel that writes every element. */
 export function allocUninit(dtype: DType, size: number): TypedArray {
-  return takeFromPool(CTOR_NAME[dtype], size) ?? allocTyped(dtype, size);
+  return takeFromPool(CTOR_NAME[dtype], size) ?? fresh(dtype, size);
+}
+
+/** A new typed array; when the host cannot allocate it, an error that says how much was asked for. */
+function fresh(dtype: DType, size: number): TypedArray {
+  try {
+    return allocTyped(dtype, size);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    const bytes = size * (dtype === "bool" ? 1 : 4);
+    throw new RangeError(`cannot allocate ${bytes} bytes on the cpu backend (${e.message})`);
+  }
+}
+
+/**
+ * The error of operation `op` (with results `outAvals`) that failed to allocate host memory
+ * (`e`, a RangeError from a typed-array constructor): names the operation, the result shapes and
+ * the bytes. Other errors pass through unchanged.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { allocationError } from "./pool.ts";
+ * const failure = new RangeError("Array buffer allocation failed");
+ * const e = allocationError("broadcastInDim", [{ shape: [2 ** 38], dtype: "float32" }], failure) as Error;
+ * assert.match(e.message, /^broadcastInDim: out of memory computing \[274877906944\] float32 \(1099511627776 bytes\)/);
+ * ```
+ */
+export function allocationError(
+  op: string,
+  outAvals: readonly { shape: readonly number[]; dtype: DType }[],
+  e: unknown,
+): unknown {
+  if (!(e instanceof RangeError) || !/alloc|invalid (typed )?array length/i.test(e.message)) return e;
+  // A message from `fresh` already says how many bytes and where; a bare one gets the results' sizes.
+  const sized = e.message.startsWith("cannot allocate");
+  const results = outAvals.map((a) => {
+    const bytes = a.shape.reduce((p, d) => p * d, 1) * (a.dtype === "bool" ? 1 : 4);
+    return `[${a.shape.join(", ")}] ${a.dtype}${sized ? "" : ` (${bytes} bytes)`}`;
+  });
+  const why = sized ? e.message : `cannot allocate on the cpu backend (${e.message})`;
+  return new RangeError(
+    `${op}: out of memory computing ${
+      results.join(", ") || "its result"
+    }: ${why}. Use smaller arrays (e.g. split the batch)`,
+  );
 }
 
 /** Zero-filled float32 storage (see {@link allocPooled}). */
@@ -55,21 +100,26 @@ function takeFromPool(name: string, size: number): TypedArray | undefined {
   return a;
 }
 
+/** Whether {@link recycle} would keep `a` (whole, unshared, not yet pooled, within the size bounds). */
+export function poolable(a: TypedArray): boolean {
+  const buf = a.buffer;
+  if (a.byteLength < MIN_BYTES || a.byteLength > MAX_BYTES) return false;
+  if (a.byteOffset !== 0 || a.byteLength !== buf.byteLength) return false;
+  return buf instanceof ArrayBuffer && !pooled.has(buf);
+}
+
 /**
  * Returns storage nobody will read or write again. Views, shared memory, small arrays and
  * arrays already pooled are ignored, so a caller only has to be sure of ownership.
  */
 export function recycle(a: TypedArray): void {
-  const buf = a.buffer;
-  if (a.byteLength < MIN_BYTES || a.byteOffset !== 0 || a.byteLength !== buf.byteLength) return;
-  if (!(buf instanceof ArrayBuffer) || pooled.has(buf)) return;
-  if (a.byteLength > MAX_BYTES) return;
+  if (!poolable(a)) return;
   while (bytes + a.byteLength > MAX_BYTES) evictOldest();
   const key = keyOf(a.constructor.name, a.length);
   let list = lists.get(key);
   if (!list) lists.set(key, list = []);
   list.push(a);
-  pooled.add(buf);
+  pooled.add(a.buffer);
   bytes += a.byteLength;
 }
 
