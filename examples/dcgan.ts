@@ -41,7 +41,7 @@ const t0 = performance.now();
 outer: for (;;) {
   const [kEpoch, kNext] = random.split(key);
   key = kNext;
-  for await (const { x } of batches(data, batchSize, random.foldIn(kEpoch, epoch))) {
+  for await (const { x } of batches(data, { batchSize, key: random.foldIn(kEpoch, epoch) })) {
     const [s, losses] = gan.step(state, x, random.foldIn(kEpoch, step));
     state = s;
     step++;

@@ -1,5 +1,7 @@
 /**
- * `wax/models`: reference models built from `wax/nn` and `wax/optim`.
+ * `wax/models`: reference models built from `wax/nn` and `wax/optim`, with what training them
+ * needs: data sets (`./data/`, also exported alone as `wax/data`), the training kit
+ * (`./train/`: flags, progress, history, checkpoints), metrics, and PNG output.
  *
  * @example Build the DCGAN and sample from it
  * ```ts
@@ -14,5 +16,10 @@
  * @module
  */
 export * from "./dcgan.ts";
-export * from "./data.ts";
+export * from "./classifier.ts";
+export * from "./data/mod.ts";
 export * from "./image.ts";
+export * from "./metrics.ts";
+export * from "./metrics_mnist.ts";
+export * from "./plot/mod.ts";
+export * from "./train/mod.ts";

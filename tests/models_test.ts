@@ -2,40 +2,7 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { PNG } from "pngjs";
 import { np, random } from "../mod.ts";
-import { batches, encodeGrid, loadMnist, makeDcgan, parseIdx, saveGrid } from "../models/mod.ts";
-
-Deno.test("parseIdx reads dims and rejects bad files", () => {
-  const good = new Uint8Array([0, 0, 8, 2, 0, 0, 0, 2, 0, 0, 0, 3, 1, 2, 3, 4, 5, 6]);
-  const { dims, data } = parseIdx(good);
-  assert.deepEqual(dims, [2, 3]);
-  assert.deepEqual([...data], [1, 2, 3, 4, 5, 6]);
-  assert.throws(() => parseIdx(good.subarray(0, 15)), /expected 18 bytes/);
-  assert.throws(() => parseIdx(new Uint8Array([0, 0, 9, 1, 0, 0, 0, 0])), /not an unsigned-byte IDX/);
-  assert.throws(() => parseIdx(new Uint8Array([0, 0])), /too short/);
-});
-
-Deno.test("loadMnist: the known first labels and pixel range", async () => {
-  const train = await loadMnist({ limit: 3 });
-  const test = await loadMnist({ split: "test", limit: 3 });
-  assert.deepEqual([...train.labels], [5, 0, 4]); // the well-known first MNIST training labels
-  assert.deepEqual([...test.labels], [7, 2, 1]);
-  assert.equal(train.images.length, 3 * 28 * 28);
-  assert.equal(Math.min(...train.images), -1);
-  assert.equal(Math.max(...train.images), 1);
-  await assert.rejects(() => loadMnist({ dir: "/nonexistent" }), /cannot read .*npm ci/);
-});
-
-Deno.test("batches: one epoch covers each example once", async () => {
-  const data = await loadMnist({ split: "test", limit: 50 });
-  const seen: number[] = [];
-  for await (const b of batches(data, 10, random.key(3))) {
-    assert.deepEqual(b.x.shape, [10, 1, 28, 28]);
-    seen.push(...(await b.y.data()));
-  }
-  assert.equal(seen.length, 50);
-  const counts = (xs: ArrayLike<number>) => Array.from(xs).sort().join();
-  assert.equal(counts(seen), counts(data.labels));
-});
+import { encodeGrid, makeDcgan, saveGrid } from "../models/mod.ts";
 
 Deno.test("encodeGrid writes the right pixels; saveGrid is atomic", async () => {
   // Two 2×2 images: one black (-1), one white (+1); no padding, no scaling.
