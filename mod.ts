@@ -20,29 +20,55 @@
  * ```
  * @module
  */
+import "./core/rules.ts";
 import "./core/backend/cpu/mod.ts";
 import { hasHardwareAdapter } from "./core/backend/webgpu/mod.ts";
 import { type BackendName, useBackend } from "./core/backend/backend.ts";
 
-export { Array, type Aval, type BufferOwner, memoryStats, type Operand, type Storage } from "./core/array.ts";
+export {
+  Array,
+  type At,
+  type AtOf,
+  type Aval,
+  type BufferOwner,
+  type Index,
+  type IndexList,
+  type IndexOf,
+  memoryStats,
+  type Operand,
+  type Slice,
+  type Storage,
+} from "./core/array.ts";
 export type { DType, TypedArray } from "./core/dtype.ts";
 export * as np from "./core/numpy.ts";
 export * as lax from "./core/lax.ts";
 export * as random from "./core/random.ts";
 export * as tree from "./core/tree.ts";
-export type { PyTree } from "./core/tree.ts";
+export type { ArrayLeaves, ArrayTree, Leaf, Leaves, MapLeaves, PyTree } from "./core/tree.ts";
 export { jvp } from "./core/transforms/jvp.ts";
 export { type Axes, vmap, type VmapOptions } from "./core/transforms/vmap.ts";
-export { grad, type GradOptions, hessian, jacfwd, jacrev, linearize, valueAndGrad, vjp } from "./core/transforms/ad.ts";
-export { jit, type JitOptions, type Jitted } from "./core/transforms/jit.ts";
+export {
+  type Argnums,
+  type AuxOf,
+  grad,
+  type GradOptions,
+  type GradsOf,
+  linearize,
+  type Scalar,
+  valueAndGrad,
+  vjp,
+} from "./core/transforms/ad.ts";
+export { hessian, jacfwd, type Jacobian, type JacobianOptions, jacrev } from "./core/transforms/jacobian.ts";
+export { jit, type JitOptions, type Jitted, type WithNumbers } from "./core/transforms/jit.ts";
 export { customVjp, stopGradient } from "./core/transforms/custom.ts";
-export { makeJaxpr } from "./core/transforms/staging.ts";
+export { evalShape, makeJaxpr, type ShapeTree } from "./core/transforms/staging.ts";
 export { type BackendName, backends, useBackend } from "./core/backend/backend.ts";
 export {
   allclose,
   assertAllclose,
   checkGrads,
   type CheckGradsOptions,
+  type NestedNumbers,
   type Numeric,
   type Tolerance,
 } from "./core/testing.ts";

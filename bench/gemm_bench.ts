@@ -14,7 +14,7 @@ import {
   setGemmPath,
   sgemm,
   warmupGemm,
-} from "../core/backend/cpu/gemm.ts";
+} from "../core/backend/cpu/gemm/mod.ts";
 
 warmupGemm();
 const sizes = [256, 512, 1024, 2048];

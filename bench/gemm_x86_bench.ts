@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { availableGemmPaths, type GemmPath, setGemmPath, sgemm, warmupGemm } from "../core/backend/cpu/gemm.ts";
+import { availableGemmPaths, type GemmPath, setGemmPath, sgemm, warmupGemm } from "../core/backend/cpu/gemm/mod.ts";
 import { loadX86Gemm, sgemmX86 } from "../core/backend/cpu/gemm/x86/driver.ts";
 
 const hc = navigator.hardwareConcurrency ?? 1;

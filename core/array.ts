@@ -6,46 +6,17 @@
  */
 import type { DType, TypedArray } from "./dtype.ts";
 import { sizeOf } from "./shape.ts";
+import { formatArray, placeholder, shownValues } from "./print.ts";
+import type { AtOf, IndexOf } from "./index_types.ts";
 
-/** What tracing knows of a value: its shape and dtype. */
-export interface Aval {
-  /** The dimensions, outermost first. */
-  readonly shape: readonly number[];
-  /** The element type. */
-  readonly dtype: DType;
-  /** Weakly typed (a plain number passed to jit): adapts to the other operand's dtype like a JS number. */
-  readonly weak?: boolean;
-}
+export type { AtOf, IndexList, IndexOf, Slice } from "./index_types.ts";
+/** One entry of `x.at(...)` (see {@link IndexOf}). */
+export type Index = IndexOf<Array>;
+/** An indexed place of an array, `x.at(...)` (see {@link AtOf}). */
+export type At = AtOf<Array>;
 
-/** A backend-owned buffer with the bookkeeping wax needs to release it once. */
-export interface Storage {
-  /** The backend the buffer lives on. */
-  readonly backend: BufferOwner;
-  /** The backend's own handle (a typed array on cpu, a GPUBuffer on webgpu). */
-  readonly handle: unknown;
-  /** Size in bytes, for `memoryStats()`. */
-  readonly bytes: number;
-  /** Set once the buffer went back to its backend. */
-  released: boolean;
-}
-
-/** The part of a backend that arrays need: reading and releasing buffers. */
-export interface BufferOwner {
-  /** Backend name, e.g. `"cpu"`. */
-  readonly name: string;
-  /** Copies a buffer to the host. */
-  read(handle: unknown, aval: Aval): Promise<TypedArray>;
-  /** Returns a buffer to the backend (its pool or the collector). */
-  release(handle: unknown): void;
-  /** Resolves once the buffer's value is computed (backends that compute synchronously omit it). */
-  ready?(handle: unknown): Promise<void>;
-  /**
-   * Whether `release` reuses this buffer (a pool) rather than dropping it. A buffer the backend
-   * would drop is not kept for the collected array's release: the collector frees it with the
-   * array. Backends that must release every buffer omit it.
-   */
-  reuses?(handle: unknown): boolean;
-}
+import type { Aval, Storage } from "./storage.ts";
+export type { Aval, BufferOwner, Storage } from "./storage.ts";
 
 const JSArray = globalThis.Array;
 const live = new Map<string, { buffers: number; bytes: number }>();
@@ -172,6 +143,7 @@ export function memoryStats(): Record<string, { buffers: number; bytes: number }
 
 /** The array operations `Array`'s methods call; filled in by `numpy.ts`. */
 export interface ArrayOps {
+  at(a: Array, indices: Index[]): At;
   binary(name: string, a: Array, b: Array | number): Array;
   unary(name: string, a: Array): Array;
   reduce(name: string, a: Array, axis: number | number[] | null, keepdims: boolean): Array;
@@ -205,6 +177,8 @@ export class Array {
   /** The buffer of a concrete array; `null` for tracers. */
   readonly storage: Storage | null;
   #state: "live" | "disposed" | "donated" = "live";
+  /** The values that print, kept from the last read of an array whose buffer is on a device. */
+  #shown: ArrayLike<number> | null = null;
 
   /** Wraps a backend buffer (internal: use `np.array` and the ops to make arrays). */
   constructor(aval: Aval, storage: Storage | null) {
@@ -254,6 +228,10 @@ export class Array {
   async data(): Promise<TypedArray> {
     const s = this.buffer("data"); // (an async function reports errors as rejections)
     const values = await s.backend.read(s.handle, this.aval);
+    if (!s.backend.peek) {
+      const shown = shownValues(values, this.aval.shape);
+      this.#shown = shown === values ? values.slice() : shown; // the caller may write to `values`
+    }
     await settle();
     return values;
   }
@@ -439,9 +417,51 @@ export class Array {
   expandDims(axis: number): Array {
     return arrayOps.expandDims(this, axis);
   }
-  /** A short description; values need `await x.data()`. */
+  /**
+   * The place `x[...indices]` (JAX's `x.at[...]`), to read with `.get()` or update on a copy
+   * with `.set/.add/.mul/.min/.max(v)`. Entries: integers, slices (`"1:3"`, `"::-1"`,
+   * `{ start, stop, step }`), `null` (new axis), `"..."` and integer index arrays (see
+   * {@link Index}). Differentiable and batchable; a static index out of range is an error.
+   *
+   * @example Read a column and update rows
+   * ```ts
+   * import assert from "node:assert";
+   * import { np } from "@wax/wax";
+   * const x = np.arange(6).reshape(2, 3);
+   * assert.deepEqual(await x.at(":", -1).get().tolist(), [2, 5]);
+   * assert.deepEqual(await x.at(0, "::2").set(9).tolist(), [[9, 1, 9], [3, 4, 5]]);
+   * assert.deepEqual(await x.at([1, 1]).add(1).tolist(), [[0, 1, 2], [5, 6, 7]]);
+   * ```
+   */
+  at(...indices: Index[]): At {
+    return arrayOps.at(this, indices);
+  }
+  /**
+   * The array as NumPy and JAX print it, `Array([[1, 2], [3, 4]], dtype=int32)` (elided past
+   * 1,000 elements), when its values are on the host: always on cpu, on webgpu once read
+   * (`await x.data()`); otherwise a placeholder with the dtype and shape saying why.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert";
+   * import { np } from "@wax/wax";
+   * const x = np.array([[1, 2], [3, 4]], { dtype: "int32" });
+   * await x.data(); // (on webgpu the values print once read)
+   * assert.equal(String(x), "Array([[1, 2],\n       [3, 4]], dtype=int32)");
+   * ```
+   */
   toString(): string {
-    return `Array(${this.dtype}[${this.aval.shape.join(",")}])`;
+    const { shape, dtype } = this.aval;
+    if (this.#state !== "live") return placeholder(shape, dtype, this.#state);
+    if (!this.storage) return placeholder(shape, dtype, "traced");
+    const { backend, handle } = this.storage;
+    const values = this.size === 0 ? [] : backend.peek ? shownValues(backend.peek(handle), shape) : this.#shown;
+    if (!values) return placeholder(shape, dtype, `on ${backend.name}, not read yet: await x.data() to see it`);
+    return formatArray(values, shape, dtype);
+  }
+  /** `console.log(x)` in Deno shows {@link toString}'s text. */
+  [Symbol.for("Deno.customInspect")](): string {
+    return this.toString();
   }
 }
 

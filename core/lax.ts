@@ -1,4 +1,3 @@
-// deno-lint-ignore-file no-explicit-any -- gradients of user functions are pytrees of any shape
 /**
  * The `lax` namespace: lower-level operations close to the primitives — convolution with
  * layouts and padding modes, transposed convolution, pooling windows, static and dynamic
@@ -13,6 +12,7 @@ import { type ArrayLike, asArray, broadcastTo } from "./np/util.ts";
 import { concatenate, reshape } from "./np/shape_ops.ts";
 import { toArray } from "./backend/backend.ts";
 import { traceFlat } from "./transforms/staging.ts";
+import { flattenFun } from "./transforms/flatten.ts";
 import * as tree from "./tree.ts";
 
 /** Padding: a mode or explicit `[lo, hi]` per spatial axis. */
@@ -276,9 +276,9 @@ export function scan<C extends tree.PyTree, X extends tree.PyTree, Y extends tre
   init: C,
   xs: X,
   opts: ScanOptions = {},
-): [C, any] {
+): [tree.ArrayLeaves<C>, tree.ArrayLeaves<Y>] {
   const [carry, carryDef] = tree.flatten<Array | number>(init);
-  const [xsFlat, xsDef] = tree.flatten<Array | number>(xs);
+  const [xsFlat] = tree.flatten<Array | number>(xs);
   const c = carry.map(toArray);
   const x = xsFlat.map(toArray);
   const lengths = new Set(x.map((a) => a.aval.shape[0]));
@@ -291,21 +291,21 @@ export function scan<C extends tree.PyTree, X extends tree.PyTree, Y extends tre
     );
   }
   const length = [...lengths][0];
-  let yDef: tree.TreeDef | null = null;
-  const closed = traceFlat((...ins) => {
-    const ci = tree.unflatten<C>(carryDef, ins.slice(0, c.length));
-    const xi = tree.unflatten<X>(xsDef, ins.slice(c.length));
-    const [cOut, y] = f(ci, xi);
-    const [co, cd] = tree.flatten(cOut);
-    if (tree.defKey(cd) !== tree.defKey(carryDef)) {
-      throw new Error(
-        `scan: the body returned a carry of structure ${tree.defKey(cd)}, expected ${tree.defKey(carryDef)}`,
-      );
-    }
-    const [yo, yd] = tree.flatten(y);
-    yDef = yd;
-    return [...co, ...yo].map((v) => toArray(v as Array | number));
-  }, [...c.map((a) => a.aval), ...x.map((a) => ({ shape: a.aval.shape.slice(1), dtype: a.dtype }))]);
+  const body = flattenFun(f, tree.flatten([init, xs] as tree.PyTree)[1]);
+  const closed = traceFlat(body.fn, [
+    ...c.map((a) => a.aval),
+    ...x.map((a) => ({ shape: a.aval.shape.slice(1), dtype: a.dtype })),
+  ]);
+  const outDef = body.outDef();
+  if (outDef.kind !== "list" || outDef.children.length !== 2) {
+    throw new Error(`scan: the body must return [carry, y], got a value of structure ${tree.defKey(outDef)}`);
+  }
+  const [cd, yDef] = outDef.children;
+  if (tree.defKey(cd) !== tree.defKey(carryDef)) {
+    throw new Error(
+      `scan: the body returned a carry of structure ${tree.defKey(cd)}, expected ${tree.defKey(carryDef)}`,
+    );
+  }
   const outs = bind("scan", [...closed.consts, ...c, ...x], {
     jaxpr: closed.jaxpr,
     numConsts: closed.consts.length,
@@ -313,7 +313,10 @@ export function scan<C extends tree.PyTree, X extends tree.PyTree, Y extends tre
     length,
     reverse: !!opts.reverse,
   });
-  return [tree.unflatten<C>(carryDef, outs.slice(0, c.length)), tree.unflatten(yDef!, outs.slice(c.length))];
+  return [
+    tree.unflatten<tree.ArrayLeaves<C>>(carryDef, outs.slice(0, c.length)),
+    tree.unflatten<tree.ArrayLeaves<Y>>(yDef, outs.slice(c.length)),
+  ];
 }
 
 /**
@@ -332,15 +335,16 @@ export function foriLoop<T extends tree.PyTree>(
   upper: number,
   body: (i: Array, val: T) => T,
   init: T,
-): T {
+): tree.ArrayLeaves<T> {
   const n = Math.max(0, upper - lower);
-  const [[, out]] = scan(
-    ([i, v]: [Array, T], _x: null): [[Array, T], null] => [[i.add(1), body(i, v)], null],
-    [asArray(lower, "int32"), init] as never,
+  // The carry is `T`'s structure with arrays at the leaves (tracers inside the loop).
+  const [[, out]] = scan<[Array, tree.PyTree], null, null>(
+    ([i, v]) => [[i.add(1), body(i, v as T)], null],
+    [asArray(lower, "int32"), init],
     null,
     { length: n },
   );
-  return out as T;
+  return out as tree.ArrayLeaves<T>;
 }
 
 /**

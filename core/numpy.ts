@@ -18,6 +18,7 @@ import * as sh from "./np/shape_ops.ts";
 import * as la from "./np/linalg.ts";
 import { convert } from "./primitives/ops.ts";
 import { checkDType, type DType } from "./dtype.ts";
+import { atIndex } from "./indexing.ts";
 
 export type { Array } from "./array.ts";
 export type { DType } from "./dtype.ts";
@@ -56,6 +57,7 @@ const unaries: Record<string, (a: Array) => Array> = {
   square: math.square,
 };
 Object.assign(arrayOps, {
+  at: atIndex,
   binary: (name: string, a: Array, b: Array | number) => binaries[name](a, b),
   unary: (name: string, a: Array) => unaries[name](a),
   reduce: (name: string, a: Array, axis: number | number[] | null, keepdims: boolean) =>

@@ -18,12 +18,15 @@ export interface Tolerance {
   equalNan?: boolean;
 }
 
+/** A list of numbers nested to any depth. */
+export type NestedNumbers = readonly (number | NestedNumbers)[];
+
 /** Values `allclose` compares: arrays, numbers, or (nested) lists/typed arrays of numbers. */
-export type Numeric = Array | number | ArrayLike<number> | number[][] | number[][][];
+export type Numeric = Array | number | ArrayLike<number> | NestedNumbers;
 
 async function values(x: Numeric): Promise<Float64Array> {
   if (typeof x === "number") return Float64Array.of(x);
-  if (x && typeof x === "object" && "aval" in x) return Float64Array.from(await (x as Array).data());
+  if (x && typeof x === "object" && "aval" in x) return Float64Array.from(await x.data());
   const flat: number[] = [];
   const walk = (
     v: unknown,
@@ -215,7 +218,7 @@ export async function checkGrads(
   const fdNote = (i: number) => (i in err ? ` (finite-difference error estimate ${err[i].toExponential(2)})` : "");
   let jv: Float64Array | null = null;
   if (modes.includes("fwd")) {
-    const [, t] = jvp(f, xs as never, tangents as never);
+    const [, t] = jvp(f, xs, tangents);
     jv = await hostOf(toArray(t));
     const r = await compare(jv, numeric, { atol, rtol });
     if (!r.ok) {
@@ -223,9 +226,9 @@ export async function checkGrads(
     }
   }
   if (modes.includes("rev")) {
-    const [y, pullback] = vjp(f, ...(xs as never[]));
-    const ct = Float64Array.from({ length: toArray(y).size }, () => rand());
-    const cts = pullback(mk(ct, toArray(y)) as never) as unknown as Array[];
+    const [y, pullback] = vjp(f, ...xs);
+    const ct = Float64Array.from({ length: y.size }, () => rand());
+    const cts = pullback(mk(ct, y));
     const gs = await Promise.all(cts.map(hostOf));
     const lhs = gs.reduce((s, gi, i) => s + dotHost(gi, frames[i].v), 0);
     if (jv) {
@@ -246,15 +249,15 @@ export async function checkGrads(
   if (order > 1) {
     const sub = { ...opts, order: order - 1, seed: seed + 1 };
     if (modes.includes("fwd")) {
-      const fj = (...p: Array[]) => toArray(jvp(f, p as never, tangents as never)[1]);
+      const fj = (...p: Array[]) => jvp(f, p, tangents)[1];
       await checkGrads(fj, xs, { ...sub, modes: ["fwd"] });
     }
     if (modes.includes("rev")) {
       const y = toArray(f(...xs));
       const ct = mk(Float64Array.from({ length: y.size }, () => rand()), y);
       const fv = (...p: Array[]) => {
-        const [, pb] = vjp(f, ...(p as never[]));
-        const g = pb(ct as never) as unknown as Array[];
+        const [, pb] = vjp(f, ...p);
+        const g = pb(ct);
         return g.reduce((acc: Array | null, gi, i) => {
           const term = gi.mul(tangents[i]).sum();
           return acc ? acc.add(term) : term;

@@ -5,14 +5,9 @@
  * @module
  */
 import { type Array, Tracer } from "./array.ts";
-import type { Params, PrimName, Rules } from "./primitives/types.ts";
-import { backendOf } from "./backend/backend.ts";
-
-let rules: Rules | null = null;
-/** Installs the primitive table (done once by primitives/index.ts; breaks an import cycle). */
-export function installRules(table: Rules): void {
-  rules = table;
-}
+import type { Params, PrimName } from "./primitives/types.ts";
+import { ruleOf } from "./primitives/registry.ts";
+import { runEager } from "./eager.ts";
 
 /** One active transform: its nesting level and how to make its interpreter. */
 export class MainTrace {
@@ -36,7 +31,7 @@ export abstract class Trace {
   abstract process<K extends PrimName>(prim: K, args: Array[], params: Params[K]): Array[];
 }
 
-/** The base interpreter: runs kernels on concrete arrays. */
+/** The base interpreter: runs primitives on concrete arrays (see eager.ts). */
 class EvalTrace extends Trace {
   pure(x: Array): Array {
     return x;
@@ -45,8 +40,8 @@ class EvalTrace extends Trace {
     return x;
   }
   process<K extends PrimName>(prim: K, args: Array[], params: Params[K]): Array[] {
-    const outAvals = rules![prim].abstractEval(args.map((a) => a.aval), params);
-    return backendOf(prim, args).execute(prim, args, params, outAvals);
+    const outAvals = ruleOf(prim).abstractEval(args.map((a) => a.aval), params);
+    return runEager(prim, args, params, outAvals);
   }
 }
 

@@ -112,8 +112,67 @@ export function numLeaves(def: TreeDef): number {
   }
 }
 
+/** A pytree whose leaves are all arrays: the type of gradients, optimizer updates and transform outputs. */
+export type ArrayTree = WaxArray | null | undefined | readonly ArrayTree[] | { readonly [k: string]: ArrayTree };
+
 /**
- * Applies `fn` to every leaf of `t` (and the matching leaves of `rest`, which share its structure).
+ * The leaf types of a pytree type: `Leaf<{ w: Array; n: number }>` is `Array | number`. The
+ * leaves of a tree typed only as `PyTree` are not known: `any`, so a callback may say what it expects.
+ *
+ * @example
+ * ```ts
+ * import type { Array, tree } from "@wax/wax";
+ * const leaf: tree.Leaf<{ w: Array; steps: [number] }> = 3;
+ * ```
+ */
+// deno-lint-ignore no-explicit-any
+export type Leaf<T> = PyTree extends T ? any
+  : T extends WaxArray | number | boolean ? T
+  : T extends null | undefined ? never
+  : T extends readonly (infer E)[] ? Leaf<E>
+  : T extends object ? { [K in keyof T]-?: Leaf<T[K]> }[keyof T]
+  : never;
+
+/** The leaf types of each tree of a list of pytrees (the extra arguments of {@link map}'s `fn`). */
+export type Leaves<R extends readonly unknown[]> = { [K in keyof R]: Leaf<R[K]> };
+
+/**
+ * `T` with every leaf replaced by a `U`: the result type of {@link map}.
+ *
+ * @example
+ * ```ts
+ * import type { Array, tree } from "@wax/wax";
+ * const shapes: tree.MapLeaves<{ w: Array; b: [Array] }, number[]> = { w: [2, 3], b: [[3]] };
+ * ```
+ */
+export type MapLeaves<T, U> = PyTree extends T ? (U extends PyTree ? PyTree : unknown)
+  : T extends WaxArray | number | boolean ? U
+  : T extends null | undefined ? T
+  : { -readonly [K in keyof T]: MapLeaves<T[K], U> };
+
+/**
+ * `T` with its number and boolean leaves made arrays: the type of what a transform returns
+ * for a value of type `T` (a plain number that comes out of `jit`, `vmap` or `grad` is an
+ * array). A tree of arrays, generic ones included, is its own `ArrayLeaves`.
+ *
+ * @example
+ * ```ts
+ * import { type Array, jit, np, type tree } from "@wax/wax";
+ * const f = jit((x: Array) => ({ y: x.mul(2), n: 1 }));
+ * const out: tree.ArrayLeaves<{ y: Array; n: number }> = f(np.ones([2]));
+ * const n: Array = out.n;
+ * ```
+ */
+export type ArrayLeaves<T> = { v: T } extends { v: infer U extends ArrayTree } ? U
+  : PyTree extends T ? T
+  : T extends number | boolean ? WaxArray
+  : T extends WaxArray | null | undefined ? T
+  : { -readonly [K in keyof T]: ArrayLeaves<T[K]> };
+
+/**
+ * Applies `fn` to every leaf of `t` and the matching leaves of `rest` (which share its
+ * structure); the result has `t`'s structure with `fn`'s results at the leaves. Over trees of
+ * arrays with an array-valued `fn` the result has `t`'s own type.
  *
  * @example Scale every parameter
  * ```ts
@@ -122,15 +181,32 @@ export function numLeaves(def: TreeDef): number {
  * const p = { w: np.ones([2]), b: np.zeros([2]) };
  * const q = tree.map((x) => x.mul(2), p);
  * assert(JSON.stringify(await q.w.tolist()) === "[2,2]");
+ * const shapes = tree.map((x, y) => x.shape.concat(y.shape), p, q);
+ * assert(JSON.stringify(shapes.b) === "[2,2]");
  * ```
  */
-// deno-lint-ignore no-explicit-any
-export function map<T extends PyTree = any>(fn: (x: any, ...rest: any[]) => unknown, t: T, ...rest: PyTree[]): T {
+/**
+ * Applies `fn` to every leaf of `t` and the matching leaves of `rest`; over trees of arrays
+ * with an array-valued `fn` the result has `t`'s own type.
+ */
+export function map<T extends ArrayTree>(
+  fn: (x: WaxArray, ...rest: WaxArray[]) => WaxArray,
+  t: T,
+  ...rest: ArrayTree[]
+): T;
+/** Over any pytrees: `t`'s structure with `fn`'s results at the leaves. */
+export function map<T extends PyTree, R extends PyTree[], U>(
+  fn: (x: Leaf<T>, ...rest: Leaves<R>) => U,
+  t: T,
+  ...rest: R
+): MapLeaves<T, U>;
+// deno-lint-ignore no-explicit-any -- the overloads above type `fn`
+export function map(fn: (...xs: any[]) => unknown, t: PyTree, ...rest: PyTree[]): unknown {
   const [ls, def] = flatten(t);
   const others = rest.map((r) => {
     const [rl, rd] = flatten(r);
     if (defKey(rd) !== defKey(def)) throw new Error(`tree.map: structures differ: ${defKey(def)} vs ${defKey(rd)}`);
     return rl;
   });
-  return unflatten<T>(def, ls.map((x, i) => fn(x, ...others.map((o) => o[i]))));
+  return unflatten(def, ls.map((x, i) => fn(x, ...others.map((o) => o[i]))));
 }

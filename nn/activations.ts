@@ -75,7 +75,7 @@ export interface EluOptions {
  * import assert from "node:assert";
  * import { np } from "@wax/wax";
  * import { elu } from "@wax/wax/nn";
- * const y = await elu(np.array([-100, 2])).tolist() as number[];
+ * const y = await elu(np.array([-100, 2])).data();
  * assert(Math.abs(y[0] + 1) < 1e-6 && y[1] === 2);
  * ```
  */
@@ -164,7 +164,7 @@ export function tanh(x: Array): Array {
  * import assert from "node:assert";
  * import { np } from "@wax/wax";
  * import { softplus } from "@wax/wax/nn";
- * const y = await softplus(np.array([-1e4, 0, 1e4])).tolist() as number[];
+ * const y = await softplus(np.array([-1e4, 0, 1e4])).data();
  * assert(y[0] === 0 && Math.abs(y[1] - Math.LN2) < 1e-6 && y[2] === 1e4);
  * ```
  */
@@ -193,7 +193,7 @@ export interface SoftmaxOptions {
  * import assert from "node:assert";
  * import { np } from "@wax/wax";
  * import { logSoftmax } from "@wax/wax/nn";
- * const y = await logSoftmax(np.array([1e4, 0])).tolist() as number[];
+ * const y = await logSoftmax(np.array([1e4, 0])).data();
  * assert(y[0] === 0 && y[1] === -1e4);
  * ```
  */

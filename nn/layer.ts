@@ -1,10 +1,10 @@
 /**
- * The layer protocol (a pair of pure functions, stax style), `serial` composition, and the
- * parameter-free layers `flatten`, `reshape` and `dropout`.
+ * The layer protocol (a pair of pure functions, stax style), `shapeOf`, `fromFunction` and
+ * `serial` composition. The layers themselves live beside it: linear.ts, pooling.ts,
+ * normalization.ts, reshape.ts, dropout.ts.
  * @module
  */
-import { type Array, type DType, np, random, type tree } from "../mod.ts";
-import { traceFlat } from "../core/transforms/staging.ts";
+import { type Array, type DType, evalShape, random, type tree } from "../mod.ts";
 
 /** Options every layer's `apply` takes. */
 export interface ApplyOptions<S = null> {
@@ -76,7 +76,7 @@ export type Size2 = number | [number, number];
  * ```
  */
 export function shapeOf(fn: (x: Array) => Array, shape: number[], dtype: DType = "float32"): number[] {
-  return [...traceFlat((x) => [fn(x)], [{ shape, dtype }]).jaxpr.outAvals[0].shape];
+  return [...evalShape(fn, { shape, dtype }).shape];
 }
 
 /**
@@ -183,75 +183,6 @@ export function serial(...args: unknown[]): Layer<tree.PyTree, tree.PyTree> {
         }
       });
       return (stateful ? [y, pack(states)] : y) as Output<tree.PyTree>;
-    },
-  };
-}
-
-/**
- * Flattens every axis after the batch axis: `[N, ...] -> [N, prod(...)]`.
- *
- * @returns The layer.
- *
- * @example
- * ```ts
- * import assert from "node:assert";
- * import { np, random } from "@wax/wax";
- * import { flatten } from "@wax/wax/nn";
- * const f = flatten();
- * assert(f.init(random.key(0), [2, 3, 4, 4]).outputShape.join() === "2,48");
- * assert(f.apply(null, np.ones([2, 3, 4, 4])).shape.join() === "2,48");
- * ```
- */
-export function flatten(): Layer<null, null> {
-  return fromFunction((x) => x.reshape(x.shape[0], -1));
-}
-
-/**
- * Reshapes every sample: `[N, ...] -> [N, ...shape]` (one entry may be -1).
- *
- * @param shape The per-sample shape (batch axis excluded).
- * @returns The layer.
- *
- * @example The DCGAN generator's projection to feature maps
- * ```ts
- * import assert from "node:assert";
- * import { np } from "@wax/wax";
- * import { reshape } from "@wax/wax/nn";
- * assert(reshape([64, 7, 7]).apply(null, np.ones([2, 3136])).shape.join() === "2,64,7,7");
- * ```
- */
-export function reshape(shape: number[]): Layer<null, null> {
-  return fromFunction((x) => x.reshape([x.shape[0], ...shape]));
-}
-
-/**
- * Inverted dropout: in training, zeroes each element with probability `rate` and scales the
- * rest by `1 / (1 - rate)`; outside training it is the identity. Needs `opts.key` in training.
- *
- * @param rate The probability of dropping an element, in [0, 1).
- * @returns The layer.
- *
- * @example
- * ```ts
- * import assert from "node:assert";
- * import { np, random } from "@wax/wax";
- * import { dropout } from "@wax/wax/nn";
- * const d = dropout(0.5);
- * const y = d.apply(null, np.ones([1000]), { training: true, key: random.key(0) });
- * const kept = await y.greater(0).astype("float32").mean().item();
- * assert(kept > 0.45 && kept < 0.55 && (await y.max().item()) === 2);
- * assert((await d.apply(null, np.ones([3])).sum().item()) === 3);
- * ```
- */
-export function dropout(rate: number): Layer<null, null> {
-  if (!(rate >= 0 && rate < 1)) throw new RangeError(`dropout: rate must be in [0, 1), got ${rate}`);
-  return {
-    init: (_key, inputShape) => ({ params: null, state: null, outputShape: [...inputShape] }),
-    apply(_params, x, opts = {}) {
-      if (!opts.training || rate === 0) return x;
-      if (!opts.key) throw new Error("dropout: training needs a PRNG key; pass apply(params, x, { training, key })");
-      const keep = random.uniform(opts.key, x.shape).greater(rate);
-      return np.where(keep, x.div(1 - rate), 0);
     },
   };
 }

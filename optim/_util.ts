@@ -7,9 +7,13 @@ import { type Array, np, tree } from "../mod.ts";
 /** An int32 zero step counter. */
 export const zeroCount = (): Array => np.zeros([], { dtype: "int32" });
 
-/** `tree.map` typed on its first argument. */
+/**
+ * `tree.map` of an array function over trees of arrays, typed as its first tree (an update is
+ * shaped like the gradient it came from, whether or not its type says its leaves are arrays).
+ */
 export function mapLike<U extends tree.PyTree>(fn: (...xs: Array[]) => Array, t: U, ...rest: tree.PyTree[]): U {
-  return tree.map(fn, t, ...rest) as U;
+  const whole: tree.PyTree = t;
+  return tree.unflatten<U>(tree.structure(t), tree.leaves(tree.map(fn, whole, ...rest)));
 }
 
 /** Throws unless a transform that needs parameters got them. */

@@ -11,15 +11,16 @@ import { mapLike } from "./_util.ts";
  * turns gradients into updates and the next state. All state passes in and out, so a whole
  * training step (loss, grad, update) can be one jitted function.
  */
-export interface GradientTransformation<S> {
+export interface GradientTransformation<S, P extends tree.PyTree = tree.PyTree> {
   /** The initial state for `params`. */
-  init(params: tree.PyTree): S;
+  init(params: P): S;
   /** Updates for `grads` (same structure) and the next state; `params` when a transform needs them. */
-  update<U extends tree.PyTree>(grads: U, state: S, params?: U): [U, S];
+  update<U extends P>(grads: U, state: S, params?: U): [U, S];
 }
 
 /** The state type of a transformation. */
-export type StateOf<T> = T extends GradientTransformation<infer S> ? S : never;
+// deno-lint-ignore no-explicit-any
+export type StateOf<T> = T extends GradientTransformation<infer S, any> ? S : never;
 
 /** The state of transformations that count steps (schedules, bias correction). */
 export type CountState = {
@@ -60,12 +61,12 @@ export function identity(): GradientTransformation<null> {
  * const params = { w: np.array([1, 2]) };
  * const state = opt.init(params);
  * const [updates, next] = opt.update({ w: np.array([30, -40]) }, state, params);
- * assert(Math.abs((await updates.w.tolist() as number[])[0] + 0.1) < 1e-5);
+ * assert(Math.abs((await updates.w.data())[0] + 0.1) < 1e-5);
  * assert((await next[1].count.item()) === 1);
  * ```
  */
 // deno-lint-ignore no-explicit-any
-export function chain<T extends GradientTransformation<any>[]>(
+export function chain<T extends GradientTransformation<any, any>[]>(
   ...transforms: T
 ): GradientTransformation<{ -readonly [K in keyof T]: StateOf<T[K]> }> {
   type S = { -readonly [K in keyof T]: StateOf<T[K]> };

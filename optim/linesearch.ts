@@ -54,16 +54,16 @@ export interface LineSearchOptions {
 export function backtrackingLineSearch<P extends tree.PyTree>(
   f: (params: P) => Array,
   opts: LineSearchOptions = {},
-): GradientTransformation<LineSearchState> {
+): GradientTransformation<LineSearchState, P> {
   const { initialStepSize = 1, decay = 0.5, c = 1e-4, maxTrials = 30 } = opts;
   if (!(decay > 0 && decay < 1)) throw new RangeError(`backtrackingLineSearch: decay must be in (0, 1), got ${decay}`);
   const trials = globalThis.Array.from({ length: maxTrials }, (_, k) => initialStepSize * decay ** k);
   return {
     init: () => ({ stepSize: np.array(initialStepSize) }),
     update(updates, _state, params) {
-      const x = needParams("backtrackingLineSearch", params) as unknown as P;
-      const d = mapLike((u) => u.neg(), updates) as unknown as P;
-      const [f0, slope] = jvp((p: P) => f(p), [x], [d]);
+      const x = needParams("backtrackingLineSearch", params);
+      const d = mapLike((u) => u.neg(), updates);
+      const [f0, slope] = jvp(f, [x], [d]);
       const at = (a: Array) => f(mapLike((xi, di) => xi.add(di.mul(a)), x, d));
       const alphas = np.array(trials);
       const ok = np.lessEqual(vmap(at)(alphas), f0.add(slope.mul(alphas).mul(c)));
@@ -127,7 +127,7 @@ export interface MinimizeResult<P> {
  * assert(r.converged && r.values.every((v, i) => i === 0 || v <= r.values[i - 1]));
  * ```
  */
-export async function minimize<P extends tree.PyTree>(
+export async function minimize<P extends tree.ArrayTree>(
   f: (x: P) => Array,
   x0: P,
   opts: MinimizeOptions = {},
@@ -139,10 +139,11 @@ export async function minimize<P extends tree.PyTree>(
     : method === "gd-ls"
     ? backtrackingLineSearch(f, opts.lineSearch)
     : method;
-  const step = jit((x: P, s: tree.PyTree) => {
+  // deno-lint-ignore no-explicit-any -- the state of whichever optimizer `method` names
+  const step = jit((x: P, s: any): [P, any, Array, Array] => {
     const [v, g] = valueAndGrad(f)(x);
-    const [u, next] = opt.update(g as P, s, x);
-    return [applyUpdates(x, u), next, v, globalNorm(g as P)] as [P, tree.PyTree, Array, Array];
+    const [u, next] = opt.update(g, s, x);
+    return [applyUpdates(x, u), next, v, globalNorm(g)];
   });
   let x = x0;
   let state = opt.init(x0);

@@ -2,22 +2,24 @@
  * The building blocks: one small factory per transformation, each with a typed state.
  * @module
  */
-import { type Array, np, type tree } from "../mod.ts";
+import { type Array, np, tree } from "../mod.ts";
 import { type CountState, globalNorm, type GradientTransformation } from "./base.ts";
 import { mapLike, needParams, zeroCount } from "./_util.ts";
 import type { Schedule } from "./schedules.ts";
 
-const zerosLike = <P extends tree.PyTree>(p: P): P => mapLike((x) => np.zerosLike(x), p);
-const fullLike = <P extends tree.PyTree>(p: P, v: number): P => mapLike((x) => np.fullLike(x, v), p);
+/** A tree of arrays shaped like `p`, filled with `v`. */
+const fullLike = (p: tree.PyTree, v: number): tree.ArrayTree =>
+  tree.unflatten(tree.structure(p), tree.leaves<Array>(p).map((x) => np.fullLike(x, v)));
+const zerosLike = (p: tree.PyTree): tree.ArrayTree => fullLike(p, 0);
 
 /** State of `scaleByAdam`. */
 export type AdamState = {
   /** Steps taken (int32 scalar). */
   count: Array;
   /** First-moment (mean) estimates, like the parameters. */
-  mu: tree.PyTree;
+  mu: tree.ArrayTree;
   /** Second-moment estimates, like the parameters. */
-  nu: tree.PyTree;
+  nu: tree.ArrayTree;
 };
 
 /** Options of `scaleByAdam`. */
@@ -46,7 +48,7 @@ export interface AdamOptions {
  * import { scaleByAdam } from "@wax/wax/optim";
  * const t = scaleByAdam();
  * const [u] = t.update(np.array([0.3, -2]), t.init(np.zeros([2])));
- * const v = await u.tolist() as number[];
+ * const v = await u.data();
  * assert(Math.abs(v[0] - 1) < 1e-4 && Math.abs(v[1] + 1) < 1e-4);
  * ```
  */
@@ -55,13 +57,13 @@ export function scaleByAdam(opts: AdamOptions = {}): GradientTransformation<Adam
   return {
     init: (params) => ({ count: zeroCount(), mu: zerosLike(params), nu: zerosLike(params) }),
     update(grads, state) {
-      const mu = mapLike((g, m) => m.mul(b1).add(g.mul(1 - b1)), grads, state.mu);
-      const nu = mapLike((g, v) => v.mul(b2).add(np.square(g).mul(1 - b2)), grads, state.nu);
+      const mu = mapLike((m, g) => m.mul(b1).add(g.mul(1 - b1)), state.mu, grads);
+      const nu = mapLike((v, g) => v.mul(b2).add(np.square(g).mul(1 - b2)), state.nu, grads);
       const count = state.count.add(1);
       const t = count.astype("float32");
       const c1 = np.subtract(1, np.power(b1, t));
       const c2 = np.subtract(1, np.power(b2, t));
-      const u = mapLike((m, v) => m.div(c1).div(np.sqrt(v.div(c2).add(epsRoot)).add(eps)), mu, nu);
+      const u = mapLike((_g, m, v) => m.div(c1).div(np.sqrt(v.div(c2).add(epsRoot)).add(eps)), grads, mu, nu);
       return [u, { count, mu, nu }];
     },
   };
@@ -70,7 +72,7 @@ export function scaleByAdam(opts: AdamOptions = {}): GradientTransformation<Adam
 /** State of `scaleByRms`. */
 export type RmsState = {
   /** Running mean of squared gradients. */
-  nu: tree.PyTree;
+  nu: tree.ArrayTree;
 };
 
 /** Options of `scaleByRms`. */
@@ -104,7 +106,7 @@ export function scaleByRms(opts: RmsOptions = {}): GradientTransformation<RmsSta
   return {
     init: (params) => ({ nu: fullLike(params, initialScale) }),
     update(grads, state) {
-      const nu = mapLike((g, v) => v.mul(decay).add(np.square(g).mul(1 - decay)), grads, state.nu);
+      const nu = mapLike((v, g) => v.mul(decay).add(np.square(g).mul(1 - decay)), state.nu, grads);
       return [mapLike((g, v) => g.mul(np.rsqrt(v.add(eps))), grads, nu), { nu }];
     },
   };
@@ -113,7 +115,7 @@ export function scaleByRms(opts: RmsOptions = {}): GradientTransformation<RmsSta
 /** State of `scaleByRss`. */
 export type RssState = {
   /** Sum of squared gradients so far. */
-  sumOfSquares: tree.PyTree;
+  sumOfSquares: tree.ArrayTree;
 };
 
 /** Options of `scaleByRss`. */
@@ -145,7 +147,7 @@ export function scaleByRss(opts: RssOptions = {}): GradientTransformation<RssSta
   return {
     init: (params) => ({ sumOfSquares: fullLike(params, initialAccumulatorValue) }),
     update(grads, state) {
-      const sumOfSquares = mapLike((g, s) => s.add(np.square(g)), grads, state.sumOfSquares);
+      const sumOfSquares = mapLike((s, g) => s.add(np.square(g)), state.sumOfSquares, grads);
       const u = mapLike((g, s) => np.where(s.greater(0), g.mul(np.rsqrt(s.add(eps))), 0), grads, sumOfSquares);
       return [u, { sumOfSquares }];
     },
@@ -155,7 +157,7 @@ export function scaleByRss(opts: RssOptions = {}): GradientTransformation<RssSta
 /** State of `scaleByMomentum`. */
 export type TraceState = {
   /** The momentum buffer (a decaying sum of past updates). */
-  trace: tree.PyTree;
+  trace: tree.ArrayTree;
 };
 
 /** Options of `scaleByMomentum`. */
@@ -188,8 +190,8 @@ export function scaleByMomentum(decay: number, opts: MomentumOptions = {}): Grad
   return {
     init: (params) => ({ trace: zerosLike(params) }),
     update(grads, state) {
-      const trace = mapLike((g, t) => g.add(t.mul(decay)), grads, state.trace);
-      const u = opts.nesterov ? mapLike((g, t) => g.add(t.mul(decay)), grads, trace) : (trace as typeof grads);
+      const trace = mapLike((t, g) => g.add(t.mul(decay)), state.trace, grads);
+      const u = mapLike((g, t) => (opts.nesterov ? g.add(t.mul(decay)) : t), grads, trace);
       return [u, { trace }];
     },
   };

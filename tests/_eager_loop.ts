@@ -5,7 +5,7 @@
  * @module
  */
 import { type Array, grad, memoryStats, np, random } from "../mod.ts";
-import { warmupGemm } from "../core/backend/cpu/gemm.ts";
+import { warmupGemm } from "../core/backend/cpu/gemm/mod.ts";
 
 type Params = { w1: Array; b1: Array; w2: Array; b2: Array };
 const steps = Number(Deno.args[0] ?? 2000);

@@ -9,7 +9,7 @@ import {
   type SgemmOptions,
   sgemmRef,
   warmupGemm,
-} from "../core/backend/cpu/gemm.ts";
+} from "../core/backend/cpu/gemm/mod.ts";
 import { WasmGemm } from "../core/backend/cpu/gemm/wasm_path.ts";
 import { resolveGemm } from "../core/backend/cpu/gemm/reference.ts";
 import { workerCtor } from "../core/backend/cpu/gemm/threads.ts";

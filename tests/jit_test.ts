@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { type Array as Arr, assertAllclose, grad, type Jaxpr, jit, makeJaxpr, np, vmap } from "../mod.ts";
-import { simplify } from "../core/ir.ts";
+import { simplify } from "../core/passes/mod.ts";
 import { traceFlat } from "../core/transforms/staging.ts";
 import { cases } from "./_prim_cases.ts";
 

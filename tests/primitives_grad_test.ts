@@ -16,7 +16,7 @@ import {
   stopGradient,
 } from "../mod.ts";
 import { bind, bind1 } from "../core/trace.ts";
-import { rules } from "../core/primitives/index.ts";
+import { rules } from "../core/rules.ts";
 import { type Rule, type Tangent, Zero } from "../core/primitives/types.ts";
 import { arr, type Host, rand } from "./_ref.ts";
 import { ZERO_JVP } from "./mutation/zero_jvp.ts";

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { type Array as Arr, assertAllclose, type Jaxpr, makeJaxpr } from "../mod.ts";
-import { rules } from "../core/primitives/index.ts";
+import { rules } from "../core/rules.ts";
 import { type Case, cases, notTraced } from "./_prim_cases.ts";
 
 const outsOf = (y: Arr | Arr[]): Arr[] => (globalThis.Array.isArray(y) ? y : [y]);

@@ -372,7 +372,7 @@ Deno.test("checkGrads: second order through jit and vmap compositions", async ()
 });
 
 Deno.test("hasAux aux values are concrete under jit and vmap; staticArgnums", async () => {
-  const lossAux = (x: Array) => [x.mul(x).sum(), { m: x.max(), n: x.argmax() }];
+  const lossAux = (x: Array): [Array, { m: Array; n: Array }] => [x.mul(x).sum(), { m: x.max(), n: x.argmax() }];
   const [g, aux] = jit(grad(lossAux, { hasAux: true }))(np.array([1, 3, 2]));
   await assertAllclose(g, [2, 6, 4], tol);
   await assertAllclose(aux.m, 3, tol);

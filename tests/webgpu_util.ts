@@ -9,8 +9,8 @@ import { allocTyped, type DType, type TypedArray } from "../core/dtype.ts";
 import { sizeOf } from "../core/shape.ts";
 import { type Backend, fromHost } from "../core/backend/backend.ts";
 import { cpu } from "../core/backend/cpu/mod.ts";
-import { rules } from "../core/primitives/index.ts";
-import type { Params, PrimName } from "../core/primitives/types.ts";
+import { rules } from "../core/rules.ts";
+import type { KernelName, Params } from "../core/primitives/types.ts";
 import { createWebGpu, type WebGpuBackend } from "../core/backend/webgpu/mod.ts";
 
 const adapter = await globalThis.navigator?.gpu?.requestAdapter().catch(() => null);
@@ -85,7 +85,7 @@ export function assertClose(got: TypedArray, want: TypedArray, dtype: DType, wha
 }
 
 /** Runs `prim` on cpu and webgpu with the same inputs and compares every output. */
-export async function parity<K extends PrimName>(
+export async function parity<K extends KernelName>(
   prim: K,
   ins: In[],
   params: Params[K],

@@ -1,5 +1,7 @@
 /**
- * The backend interface and registry: where arrays live and how primitives run there.
+ * The backend interface and registry: where arrays live and how primitives run there. A
+ * backend provides kernels and a buffer model only; structural primitives (jitted programs,
+ * scan) run through their rules on that buffer model (see eager.ts and the executors).
  * @module
  */
 import { Array, type Aval, type BufferOwner, userOwned } from "../array.ts";
@@ -7,7 +9,7 @@ import { Array, type Aval, type BufferOwner, userOwned } from "../array.ts";
 const WaxArray = Array;
 import { allocTyped, type DType, itemSize, type TypedArray, weakDType } from "../dtype.ts";
 import { sizeOf } from "../shape.ts";
-import type { Params, PrimName } from "../primitives/types.ts";
+import type { Buffers, KernelName, Params } from "../primitives/types.ts";
 
 /** Names of the backends wax knows. */
 export type BackendName = "cpu" | "webgpu";
@@ -18,8 +20,16 @@ export interface Backend extends BufferOwner {
   readonly name: BackendName;
   /** Copies host data into a new buffer. */
   fromHost(data: TypedArray, aval: Aval): unknown;
-  /** Runs one primitive on concrete arrays of this backend (jitCall runs a whole program). */
-  execute<K extends PrimName>(prim: K, args: Array[], params: Params[K], outAvals: Aval[]): Array[];
+  /** Runs the kernel of one primitive on concrete arrays of this backend. */
+  execute<K extends KernelName>(prim: K, args: Array[], params: Params[K], outAvals: Aval[]): Array[];
+  /** The buffer model and program executor structural primitives run on. */
+  readonly buffers: Buffers;
+  /**
+   * Runs `body` on the buffers of `args` as one operation named `op` — its errors name `op`
+   * and the results `outAvals`, work it records is submitted at the end — and wraps the
+   * buffers it returns as arrays.
+   */
+  operation(op: string, args: Array[], outAvals: Aval[], body: (ins: unknown[]) => unknown[]): Array[];
 }
 
 const registry = new Map<BackendName, () => Promise<Backend>>();

@@ -4,8 +4,8 @@
  */
 import type { Array } from "../array.ts";
 import { isFloat } from "../dtype.ts";
-import type { BinaryName } from "../primitives/elementwise.ts";
-import { bind1, convert, select as selectP, type UnaryName } from "../primitives/ops.ts";
+import type { BinaryName, UnaryName } from "../primitives/params.ts";
+import { bind1, convert, select as selectP } from "../primitives/ops.ts";
 import { type ArrayLike, asArray, broadcastTo, elementwiseArgs, promoteFor } from "./util.ts";
 import { broadcastShapes } from "../shape.ts";
 
@@ -179,7 +179,7 @@ export function where(cond: ArrayLike, a: ArrayLike, b: ArrayLike): Array {
  * ```ts
  * import assert from "node:assert";
  * import { np } from "@wax/wax";
- * const y = await np.clip(np.array([-5, 0.5, NaN]), 0, 1).tolist() as number[];
+ * const y = await np.clip(np.array([-5, 0.5, NaN]), 0, 1).data();
  * assert(y[0] === 0 && y[1] === 0.5 && Number.isNaN(y[2]));
  * ```
  */

@@ -7,6 +7,7 @@ import { type DType, promote, weakDType } from "../dtype.ts";
 import { broadcastShapes, range, shapeEq } from "../shape.ts";
 import { constant } from "../backend/backend.ts";
 import { broadcastInDim, convert } from "../primitives/ops.ts";
+import "../rules.ts"; // every op namespace needs the rule table registered
 
 /** An array or a plain number/boolean (weakly typed, like a Python scalar in JAX). */
 export type ArrayLike = Array | number | boolean;

@@ -7,28 +7,11 @@
 import type { Array, Aval } from "../array.ts";
 import { fmt, invertPerm, range } from "../shape.ts";
 import { moveBdim } from "./batching.ts";
-import { add, bind1, reshape, transpose } from "./ops.ts";
-import { type FamilyRules, LinearIn, type Tangent, Zero } from "./types.ts";
+import { bind1, productJvp, reshape, transpose } from "./ops.ts";
+import type { ContractParams, ConvParams, DotDims } from "./params.ts";
+import { type FamilyRules, LinearIn, Zero } from "./types.ts";
 
-/** Dimension numbers of `dotGeneral`: contracting and batch axes of each side. */
-export interface DotDims {
-  contract: [number[], number[]];
-  batch: [number[], number[]];
-}
-/** Parameters of convolution in canonical layout. */
-export interface ConvParams {
-  strides: number[];
-  padding: [number, number][];
-  lhsDilation: number[];
-  rhsDilation: number[];
-  featureGroupCount: number;
-  batchGroupCount: number;
-}
-/** Parameters of the contraction primitives. */
-export interface ContractParams {
-  dotGeneral: DotDims;
-  convGeneralDilated: ConvParams;
-}
+export type { ContractParams, ConvParams, DotDims };
 
 const remaining = (n: number, ...drop: number[][]) => range(n).filter((i) => !drop.some((d) => d.includes(i)));
 function rangesLike(...xs: number[][]): number[][] {
@@ -225,16 +208,10 @@ export const contractRules: FamilyRules<ContractParams> = {
       ];
       return [{ shape, dtype: a.dtype }];
     },
-    jvp([a, b], [ta, tb], p) {
-      const y = dot(a, b, p);
-      const t1: Tangent = ta instanceof Zero ? ta : dot(ta, b, p);
-      const t2: Tangent = tb instanceof Zero ? tb : dot(a, tb, p);
-      const t = t1 instanceof Zero
-        ? (t2 instanceof Zero ? new Zero(y.aval) : t2)
-        : t2 instanceof Zero
-        ? t1
-        : add(t1, t2);
-      return [[y], [t]];
+    jvp(primals, tangents, p) {
+      const f = (a: Array, b: Array) => dot(a, b, p);
+      const y = f(primals[0], primals[1]);
+      return [[y], [productJvp(f, primals, tangents, y.aval)]];
     },
     batch([a, b], [da, db], { contract: [ac, bc], batch: [ab, bb] }, size) {
       const up = (d: number | null) => (xs: number[]) => xs.map((x) => (d !== null && x >= d ? x + 1 : x));
@@ -295,17 +272,10 @@ export const contractRules: FamilyRules<ContractParams> = {
       const spatial = range(nsp).map((i) => convOutSize(l.shape[i + 2], r.shape[i + 2], p, i));
       return [{ shape: [l.shape[0] / bgc, r.shape[0], ...spatial], dtype: l.dtype }];
     },
-    jvp([l, r], [tl, tr], p) {
+    jvp(primals, tangents, p) {
       const conv = (a: Array, b: Array) => bind1("convGeneralDilated", [a, b], p);
-      const y = conv(l, r);
-      const t1: Tangent = tl instanceof Zero ? tl : conv(tl, r);
-      const t2: Tangent = tr instanceof Zero ? tr : conv(l, tr);
-      const t = t1 instanceof Zero
-        ? (t2 instanceof Zero ? new Zero(y.aval) : t2)
-        : t2 instanceof Zero
-        ? t1
-        : add(t1, t2);
-      return [[y], [t]];
+      const y = conv(primals[0], primals[1]);
+      return [[y], [productJvp(conv, primals, tangents, y.aval)]];
     },
     batch([l, r], [dl, dr], p, size) {
       const [y, d] = convBatch(l, r, dl, dr, p, size);

@@ -16,41 +16,16 @@ import {
   instantiate,
   mul,
   neg,
+  plus,
+  productJvp,
   scale,
   select,
   sub,
+  term,
   unary,
-  type UnaryName,
 } from "./ops.ts";
-import { type FamilyRules, LinearIn, type NoParams, type Rule, type Tangent, Zero } from "./types.ts";
-
-/** The binary elementwise primitives. */
-export type BinaryName =
-  | "add"
-  | "sub"
-  | "mul"
-  | "div"
-  | "pow"
-  | "max"
-  | "min"
-  | "atan2"
-  | "rem"
-  | "eq"
-  | "ne"
-  | "lt"
-  | "le"
-  | "gt"
-  | "ge"
-  | "and"
-  | "or"
-  | "xor"
-  | "shiftLeft"
-  | "shiftRightLogical";
-
-/** Parameters of the elementwise primitives. */
-export type ElementwiseParams =
-  & { [K in UnaryName | BinaryName | "select" | "stopGradient"]: NoParams }
-  & { convert: { dtype: DType }; bitcast: { dtype: DType } };
+import type { BinaryName, ElementwiseParams, NoParams, UnaryName } from "./params.ts";
+import { type FamilyRules, LinearIn, type Rule, type Tangent, Zero } from "./types.ts";
 
 type Kind = "float" | "int" | "bool" | "any" | "intOrBool" | "num";
 function checkKind(op: string, a: Aval, kind: Kind) {
@@ -114,13 +89,6 @@ function binaryRule(
   };
 }
 
-/** `a*t` skipping symbolic zeros. */
-const term = (t: Tangent, f: (t: Array) => Array): Tangent => (t instanceof Zero ? t : f(t));
-function plus(a: Tangent, b: Tangent): Tangent {
-  if (a instanceof Zero) return b;
-  if (b instanceof Zero) return a;
-  return add(a, b);
-}
 const one = (x: Array) => full(x.aval, 1);
 const isLinear = (a: unknown): boolean => a instanceof LinearIn;
 
@@ -173,7 +141,7 @@ const rulesBinary: FamilyRules<{ [K in BinaryName]: NoParams }> = {
   add: linearBinary("add"),
   sub: linearBinary("sub"),
   mul: {
-    ...binaryRule("mul", "num", (x, y, tx, ty) => plus(term(tx, (t) => mul(t, y)), term(ty, (t) => mul(x, t)))),
+    ...binaryRule("mul", "num", (x, y, tx, ty, o) => productJvp(mul, [x, y], [tx, ty], o.aval)),
     transpose([ct], [x, y]) {
       if (ct instanceof Zero) return [null, null];
       if (isLinear(x) && isLinear(y)) throw new Error("mul: transpose of a product of two linear values (not linear)");

@@ -7,15 +7,8 @@ import type { Array, Aval } from "../array.ts";
 import { fmt, range } from "../shape.ts";
 import { moveBdim } from "./batching.ts";
 import { add, bind1, broadcastInDim, full, instantiate, mul, reshape, select, transpose, zeros } from "./ops.ts";
+import type { IndexingParams } from "./params.ts";
 import { type FamilyRules, LinearIn, Zero } from "./types.ts";
-
-/** Parameters of the indexing primitives. */
-export interface IndexingParams {
-  gather: { axis: number };
-  scatterAdd: { axis: number };
-  dynamicSlice: { sizes: number[] };
-  dynamicUpdateSlice: Record<string, never>;
-}
 
 const gatherShape = (op: readonly number[], idx: readonly number[], axis: number) => [
   ...op.slice(0, axis),

@@ -4,23 +4,11 @@
  * @module
  */
 import type { Array, Aval } from "../array.ts";
-import type { DType } from "../dtype.ts";
 import { fmt, invertPerm, range, sizeOf } from "../shape.ts";
 import { moveBdim, shiftAxis } from "./batching.ts";
 import { bind1, broadcastInDim, full, reduceSum, reshape, select, sub, transpose } from "./ops.ts";
+import type { MovementParams } from "./params.ts";
 import { type FamilyRules, LinearIn, type Rule, type Tangent, Zero } from "./types.ts";
-
-/** Parameters of the movement primitives. */
-export interface MovementParams {
-  reshape: { shape: number[] };
-  broadcastInDim: { shape: number[]; dims: number[] };
-  transpose: { perm: number[] };
-  slice: { start: number[]; limit: number[]; strides: number[] };
-  pad: { lo: number[]; hi: number[]; interior: number[] };
-  concatenate: { axis: number };
-  rev: { axes: number[] };
-  iota: { shape: number[]; dtype: DType; dimension: number };
-}
 
 /** The rule of a single-input primitive that is linear, given its transpose. */
 function linear1<P>(

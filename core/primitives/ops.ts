@@ -7,6 +7,7 @@ import type { Array, Aval } from "../array.ts";
 import type { DType } from "../dtype.ts";
 import { bind, bind1 } from "../trace.ts";
 import { constant } from "../backend/backend.ts";
+import type { UnaryName } from "./params.ts";
 import { type Tangent, Zero } from "./types.ts";
 import { invertPerm, range } from "../shape.ts";
 
@@ -43,28 +44,6 @@ export const reduceSum = (x: Array, axes: readonly number[]): Array =>
 /** Stops gradients flowing through `x`. */
 export const stopGradient = (x: Array): Array => bind1("stopGradient", [x], E);
 
-/** The unary elementwise primitives. */
-export type UnaryName =
-  | "neg"
-  | "exp"
-  | "log"
-  | "log1p"
-  | "expm1"
-  | "sin"
-  | "cos"
-  | "tanh"
-  | "logistic"
-  | "sqrt"
-  | "rsqrt"
-  | "abs"
-  | "sign"
-  | "floor"
-  | "ceil"
-  | "round"
-  | "erf"
-  | "isnan"
-  | "not";
-
 /** A scalar constant of `dtype`. */
 export function scalar(value: number, dtype: DType): Array {
   return constant(value, dtype);
@@ -96,5 +75,29 @@ export function scale(x: Array, c: number): Array {
 export function untranspose(x: Array, perm: readonly number[]): Array {
   return transpose(x, invertPerm(perm));
 }
+/** `f(t)` for a tangent `t`, passing a symbolic zero through. */
+export const term = (t: Tangent, f: (t: Array) => Array): Tangent => (t instanceof Zero ? t : f(t));
+
+/** The sum of two tangents, skipping symbolic zeros. */
+export function plus(a: Tangent, b: Tangent): Tangent {
+  if (a instanceof Zero) return b;
+  if (b instanceof Zero) return a;
+  return add(a, b);
+}
+
+/**
+ * The tangent of `f(a, b)` for an `f` linear in each operand (a product: mul, dotGeneral,
+ * convolution): `f(ta, b) + f(a, tb)`, skipping symbolic zeros; a zero of `out` when both are.
+ */
+export function productJvp(
+  f: (a: Array, b: Array) => Array,
+  [a, b]: readonly Array[],
+  [ta, tb]: readonly Tangent[],
+  out: Aval,
+): Tangent {
+  const t = plus(term(ta, (t) => f(t, b)), term(tb, (t) => f(a, t)));
+  return t instanceof Zero ? new Zero(out) : t;
+}
+
 /** Multi-output bind re-export for rules that need it. */
 export { bind, bind1 };

@@ -6,12 +6,8 @@
 import { fmt, shapeEq } from "../shape.ts";
 import { batchElementwise } from "./batching.ts";
 import { bind } from "./ops.ts";
-import { type FamilyRules, type NoParams, Zero } from "./types.ts";
-
-/** Parameters of the random primitives. */
-export interface RandomParams {
-  threefry2x32: NoParams;
-}
+import type { RandomParams } from "./params.ts";
+import { type FamilyRules, Zero } from "./types.ts";
 
 /** Rules of the random primitives. */
 export const randomRules: FamilyRules<RandomParams> = {

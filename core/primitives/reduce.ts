@@ -7,18 +7,8 @@ import { isFloat } from "../dtype.ts";
 import { fmt, range } from "../shape.ts";
 import { shiftAxis } from "./batching.ts";
 import { add, bind1, broadcastInDim, convert, div, mul, reduceSum, reshape, transpose } from "./ops.ts";
+import type { ReduceParams } from "./params.ts";
 import { type FamilyRules, type Rule, Zero } from "./types.ts";
-
-/** Parameters of the reduction primitives. */
-export interface ReduceParams {
-  reduceSum: { axes: number[] };
-  reduceMax: { axes: number[] };
-  reduceMin: { axes: number[] };
-  reduceProd: { axes: number[] };
-  argmax: { axis: number };
-  argmin: { axis: number };
-  cumsum: { axis: number; reverse: boolean };
-}
 
 function checkAxes(op: string, a: Aval, axes: readonly number[]) {
   for (const ax of axes) {

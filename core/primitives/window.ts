@@ -9,20 +9,8 @@ import { fmt } from "../shape.ts";
 import { moveBdim } from "./batching.ts";
 import { dilate } from "./contract.ts";
 import { bind1, full } from "./ops.ts";
+import type { Window, WindowParams } from "./params.ts";
 import { type FamilyRules, LinearIn, type Rule, Zero } from "./types.ts";
-
-/** The window geometry shared by the window primitives. */
-export interface Window {
-  window: number[];
-  strides: number[];
-  padding: [number, number][];
-}
-/** Parameters of the window primitives. */
-export interface WindowParams {
-  reduceWindow: Window & { op: "sum" | "max" };
-  selectAndGather: Window;
-  selectAndScatterAdd: Window;
-}
 
 /** Output shape of a window op over `shape`. */
 export function windowShape(op: string, shape: readonly number[], w: Window): number[] {

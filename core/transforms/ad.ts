@@ -1,24 +1,28 @@
-// deno-lint-ignore-file no-explicit-any -- gradients of user functions are pytrees of any shape
+// deno-lint-ignore-file no-explicit-any -- the implementations behind the typed overloads take any function
 /**
  * Reverse mode, derived: `linearize` = JVP traced into a program + partial evaluation;
- * `vjp` = linearize + transpose; `grad` = vjp with a unit cotangent. Plus jacobians.
+ * `vjp` = linearize + transpose; `grad` = vjp with a unit cotangent (jacobians: `jacobian.ts`).
  * @module
  */
 import { type Array, freeUnkept } from "../array.ts";
 import { isFloat } from "../dtype.ts";
-import { evalJaxpr } from "../ir.ts";
-import { full, instantiate, moveAxis, reshape } from "../primitives/ops.ts";
+import { evalJaxpr } from "../eval.ts";
+import { full, instantiate, zeros } from "../primitives/ops.ts";
 import { type Tangent, Zero } from "../primitives/types.ts";
 import * as tree from "../tree.ts";
-import { fromHost, toArray } from "../backend/backend.ts";
-import { fmt, shapeEq, sizeOf } from "../shape.ts";
-import { jvp, jvpFlat } from "./jvp.ts";
+import type { ArrayLeaves } from "../tree.ts";
+import { toArray } from "../backend/backend.ts";
+import { fmt, shapeEq } from "../shape.ts";
+import { jvpFlat } from "./jvp.ts";
 import { partialEvalJaxpr } from "./partial_eval.ts";
 import { traceFlat } from "./staging.ts";
 import { backwardPass } from "./transpose.ts";
-import { vmap } from "./vmap.ts";
 import { currentLevel } from "../trace.ts";
 import { synchronous } from "./sync.ts";
+import { flattenArgs, flattenFun } from "./flatten.ts";
+
+/** Any function (the implementations behind the typed overloads). */
+type Fn = (...args: any[]) => any;
 
 /** A linearized flat function: outputs, the linear map and its transpose. */
 export interface LinearizedFlat {
@@ -26,8 +30,8 @@ export interface LinearizedFlat {
   outs: Array[];
   /** The linear map: tangents in, tangents out. */
   lin: (...tangents: Array[]) => Array[];
-  /** Its transpose: cotangents of outputs in, cotangents of inputs out. */
-  pullback: (...cts: Tangent[]) => Tangent[];
+  /** Its transpose: cotangents of outputs in, cotangents of inputs out (zeros where none flowed). */
+  pullback: (...cts: Tangent[]) => Array[];
 }
 
 const atTopLevel = () => currentLevel() === 0;
@@ -63,21 +67,14 @@ export function linearizeFlat(fn: (...xs: Array[]) => Array[], primals: Array[])
   const linear = pe.unknown.inVars.map((_, i) => i >= pe.numRes);
   const args = [...residuals, ...primals.map(() => null)];
   const pullback = (...cts: Tangent[]) =>
-    eagerly(() => backwardPass(pe.unknown, linear, args, cts).slice(pe.numRes) as Tangent[], (g) => g);
+    eagerly(
+      () =>
+        backwardPass(pe.unknown, linear, args, cts).slice(pe.numRes).map((c, i) =>
+          c instanceof Zero || c === null ? zeros(avals[i]) : c
+        ),
+      (g) => g,
+    );
   return { outs, lin, pullback };
-}
-
-function flatArgs(args: unknown[]): [Array[], tree.TreeDef] {
-  const [flat, def] = tree.flatten(args as tree.PyTree);
-  return [flat.map((x) => toArray(x as Array | number)), def];
-}
-
-function flatFn(f: (...a: never[]) => unknown, inDef: tree.TreeDef, outDef: { def: tree.TreeDef | null }) {
-  return (...xs: Array[]) => {
-    const [o, d] = tree.flatten((f as (...a: unknown[]) => tree.PyTree)(...tree.unflatten<unknown[]>(inDef, xs)));
-    outDef.def = d;
-    return o.map((x) => toArray(x as Array | number));
-  };
 }
 
 /**
@@ -92,15 +89,15 @@ function flatFn(f: (...a: never[]) => unknown, inDef: tree.TreeDef, outDef: { de
  * assert((await lin(np.array(1)).item()) === 6);
  * ```
  */
-export function linearize<F extends (...args: any[]) => any>(
-  f: F,
-  ...primals: Parameters<F>
-): [ReturnType<F>, (...tangents: Parameters<F>) => ReturnType<F>] {
-  const [flat, inDef] = flatArgs(primals);
-  const od = { def: null as tree.TreeDef | null };
-  const l = linearizeFlat(flatFn(synchronous("linearize", f), inDef, od), flat);
-  const lin = (...ts: Parameters<F>) => tree.unflatten<ReturnType<F>>(od.def!, l.lin(...flatArgs(ts)[0]));
-  return [tree.unflatten(od.def!, l.outs), lin];
+export function linearize<A extends unknown[], R>(
+  f: (...args: A) => R,
+  ...primals: A
+): [ArrayLeaves<R>, (...tangents: A) => ArrayLeaves<R>] {
+  const [flat, inDef] = flattenArgs(primals);
+  const fn = flattenFun(synchronous("linearize", f), inDef);
+  const l = linearizeFlat(fn.fn, flat);
+  const lin = (...ts: A) => tree.unflatten<ArrayLeaves<R>>(fn.outDef(), l.lin(...flattenArgs(ts)[0]));
+  return [tree.unflatten(fn.outDef(), l.outs), lin];
 }
 
 /**
@@ -116,17 +113,18 @@ export function linearize<F extends (...args: any[]) => any>(
  * assert(JSON.stringify(await g.tolist()) === "[2,4]");
  * ```
  */
-export function vjp<F extends (...args: any[]) => any>(
-  f: F,
-  ...primals: Parameters<F>
-): [ReturnType<F>, (ct: ReturnType<F>) => Parameters<F>] {
-  const [flat, inDef] = flatArgs(primals);
-  const od = { def: null as tree.TreeDef | null };
-  const l = linearizeFlat(flatFn(synchronous("vjp", f), inDef, od), flat);
-  const pullback = (ct: ReturnType<F>) => {
+export function vjp<A extends unknown[], R>(
+  f: (...args: A) => R,
+  ...primals: A
+): [ArrayLeaves<R>, (ct: ArrayLeaves<R>) => ArrayLeaves<A>] {
+  const [flat, inDef] = flattenArgs(primals);
+  const fn = flattenFun(synchronous("vjp", f), inDef);
+  const l = linearizeFlat(fn.fn, flat);
+  const outDef = fn.outDef();
+  const pullback = (ct: ArrayLeaves<R>) => {
     const [cts, cdef] = tree.flatten(ct as tree.PyTree);
-    if (tree.defKey(cdef) !== tree.defKey(od.def!)) {
-      throw new Error(`vjp: cotangent structure ${tree.defKey(cdef)} does not match output ${tree.defKey(od.def!)}`);
+    if (tree.defKey(cdef) !== tree.defKey(outDef)) {
+      throw new Error(`vjp: cotangent structure ${tree.defKey(cdef)} does not match output ${tree.defKey(outDef)}`);
     }
     const ca = cts.map((c, i) => {
       const a = toArray(c as Array | number);
@@ -135,19 +133,35 @@ export function vjp<F extends (...args: any[]) => any>(
       }
       return a;
     });
-    const res = l.pullback(...ca).map((c, i) => (c instanceof Zero || c === null ? full(flat[i].aval, 0) : c));
-    return tree.unflatten<Parameters<F>>(inDef, res);
+    return tree.unflatten<ArrayLeaves<A>>(inDef, l.pullback(...ca));
   };
-  return [tree.unflatten(od.def!, l.outs), pullback];
+  return [tree.unflatten(outDef, l.outs), pullback];
 }
 
+/** Which arguments `grad` differentiates: one index, or a list of them (the gradient is then a tuple). */
+export type Argnums = number | readonly number[];
+
 /** Options of `grad` and `valueAndGrad`. */
-export interface GradOptions {
+export interface GradOptions<N extends Argnums = Argnums, Aux extends boolean = boolean> {
   /** Which argument(s) to differentiate (default 0). */
-  argnums?: number | number[];
+  argnums?: N;
   /** `f` returns `[loss, aux]`; aux is passed through. */
-  hasAux?: boolean;
+  hasAux?: Aux;
 }
+
+/** A scalar loss: a 0-d float array (or a number). */
+export type Scalar = Array | number;
+
+/**
+ * The gradient type of arguments `A` at `argnums` `N`: one argument's own type (its number
+ * leaves as arrays) for an index, a tuple of them for a list.
+ */
+export type GradsOf<A extends readonly unknown[], N extends Argnums> = N extends number
+  ? ArrayLeaves<N extends keyof A ? A[N] : never>
+  : { -readonly [K in keyof N]: ArrayLeaves<N[K] extends keyof A ? A[N[K]] : never> };
+
+/** The aux type of a `hasAux` function's result `[loss, aux]`. */
+export type AuxOf<R> = R extends readonly [unknown, infer X] ? X : R extends readonly (infer E)[] ? E : never;
 
 /**
  * The value of a scalar function and its gradient with respect to `argnums`.
@@ -160,19 +174,28 @@ export interface GradOptions {
  * assert((await v.item()) === 9 && (await g.item()) === 6);
  * ```
  */
-export function valueAndGrad<F extends (...args: any[]) => any>(
-  f: F,
-  opts: GradOptions = {},
-): (...args: Parameters<F>) => [ReturnType<F>, any] {
+export function valueAndGrad<A extends unknown[]>(f: (...args: A) => Scalar): (...args: A) => [Array, GradsOf<A, 0>];
+/** With `hasAux`: `f` returns `[loss, aux]`; the value and gradient come with the aux value. */
+export function valueAndGrad<A extends unknown[], R extends readonly [Scalar, unknown], const N extends Argnums = 0>(
+  f: (...args: A) => R,
+  opts: GradOptions<N, true> & { hasAux: true },
+): (...args: A) => [[Array, ArrayLeaves<AuxOf<R>>], GradsOf<A, N>];
+/** With `hasAux` and `f` typed as returning a list: the aux type is the list's element type. */
+export function valueAndGrad<A extends unknown[], R extends readonly unknown[], const N extends Argnums = 0>(
+  f: (...args: A) => R,
+  opts: GradOptions<N, true> & { hasAux: true },
+): (...args: A) => [[Array, ArrayLeaves<AuxOf<R>>], GradsOf<A, N>];
+/** With `argnums`: one gradient per chosen argument (a tuple for a list). */
+export function valueAndGrad<A extends unknown[], const N extends Argnums = 0>(
+  f: (...args: A) => Scalar,
+  opts: GradOptions<N, false>,
+): (...args: A) => [Array, GradsOf<A, N>];
+export function valueAndGrad(f: Fn, opts: GradOptions = {}): Fn {
   return valueAndGradWith(synchronous("valueAndGrad", f), opts, true);
 }
 
 /** `valueAndGrad`; with `keepValue` false (for `grad`) the value is freed unless it is aux. */
-function valueAndGradWith<F extends (...args: any[]) => any>(
-  f: F,
-  opts: GradOptions,
-  keepValue: boolean,
-): (...args: Parameters<F>) => [ReturnType<F>, any] {
+function valueAndGradWith(f: Fn, opts: GradOptions, keepValue: boolean): (...args: unknown[]) => [unknown, unknown] {
   const { argnums = 0, hasAux = false } = opts;
   const nums = typeof argnums === "number" ? [argnums] : argnums;
   return (...args) => {
@@ -182,7 +205,7 @@ function valueAndGradWith<F extends (...args: any[]) => any>(
       }
     });
     const diff = nums.map((i) => args[i]);
-    const [flat, inDef] = flatArgs(diff);
+    const [flat, inDef] = flattenArgs(diff);
     flat.forEach((x) => {
       if (!isFloat(x.dtype)) {
         throw new TypeError(
@@ -217,14 +240,13 @@ function valueAndGradWith<F extends (...args: any[]) => any>(
     const [l, g] = eagerly(() => {
       const l = linearizeFlat(fn, flat);
       const ct = full(l.outs[0].aval, 1);
-      const cts = l.pullback(ct, ...l.outs.slice(1).map((o) => new Zero(o.aval)));
-      return [l, cts.map((c, i) => (c instanceof Zero || c === null ? full(flat[i].aval, 0) : c))] as const;
+      return [l, l.pullback(ct, ...l.outs.slice(1).map((o) => new Zero(o.aval)))] as const;
     }, ([l, g]) => [...g, ...(keepValue ? l.outs : l.outs.slice(1))]);
     const aux = hasAux ? tree.unflatten(auxDef!, l.outs.slice(1)) : undefined;
     const grads = tree.unflatten<unknown[]>(inDef, g);
     const gOut = typeof argnums === "number" ? grads[0] : grads;
     const value = hasAux ? [l.outs[0], aux] : l.outs[0];
-    return [value as ReturnType<F>, gOut];
+    return [value, gOut];
   };
 }
 
@@ -239,74 +261,26 @@ function valueAndGradWith<F extends (...args: any[]) => any>(
  * assert(JSON.stringify(await g.tolist()) === "[2,4,6]");
  * ```
  */
-export function grad<F extends (...args: any[]) => any>(f: F, opts: GradOptions = {}): (...args: Parameters<F>) => any {
+export function grad<A extends unknown[]>(f: (...args: A) => Scalar): (...args: A) => GradsOf<A, 0>;
+/** With `hasAux`: `f` returns `[loss, aux]`; the gradient comes with the aux value. */
+export function grad<A extends unknown[], R extends readonly [Scalar, unknown], const N extends Argnums = 0>(
+  f: (...args: A) => R,
+  opts: GradOptions<N, true> & { hasAux: true },
+): (...args: A) => [GradsOf<A, N>, ArrayLeaves<AuxOf<R>>];
+/** With `hasAux` and `f` typed as returning a list: the aux type is the list's element type. */
+export function grad<A extends unknown[], R extends readonly unknown[], const N extends Argnums = 0>(
+  f: (...args: A) => R,
+  opts: GradOptions<N, true> & { hasAux: true },
+): (...args: A) => [GradsOf<A, N>, ArrayLeaves<AuxOf<R>>];
+/** With `argnums`: one gradient per chosen argument (a tuple for a list). */
+export function grad<A extends unknown[], const N extends Argnums = 0>(
+  f: (...args: A) => Scalar,
+  opts: GradOptions<N, false>,
+): (...args: A) => GradsOf<A, N>;
+export function grad(f: Fn, opts: GradOptions = {}): Fn {
   const vg = valueAndGradWith(synchronous("grad", f), opts, false);
-  return (...args) => {
+  return (...args: unknown[]) => {
     const [v, g] = vg(...args);
-    return opts.hasAux ? [g, (v as unknown as [unknown, unknown])[1]] : g;
+    return opts.hasAux ? [g, (v as [unknown, unknown])[1]] : g;
   };
-}
-
-/**
- * Jacobian by forward mode (one JVP per input element, batched with vmap). For `f` of one
- * array: the result has shape `out.shape ++ x.shape`.
- *
- * @example
- * ```ts
- * import assert from "node:assert";
- * import { jacfwd, np } from "@wax/wax";
- * const J = jacfwd((x: np.Array) => x.mul(2))(np.array([1, 2]));
- * assert(JSON.stringify(await J.tolist()) === "[[2,0],[0,2]]");
- * ```
- */
-export function jacfwd(f: (x: Array) => Array): (x: Array) => Array {
-  return (x) => {
-    const n = sizeOf(x.aval.shape);
-    const basis = reshape(eye(n), [n, ...x.aval.shape]);
-    const cols = vmap((t: Array) => jvp(f, [x], [t])[1])(basis); // [n, ...out]
-    const outShape = cols.aval.shape.slice(1);
-    return reshape(moveAxis(reshape(cols, [n, sizeOf(outShape)]), 0, 1), [...outShape, ...x.aval.shape]);
-  };
-}
-
-/**
- * Jacobian by reverse mode (one VJP per output element, batched with vmap).
- *
- * @example
- * ```ts
- * import assert from "node:assert";
- * import { jacrev, np } from "@wax/wax";
- * const J = jacrev((x: np.Array) => x.mul(x))(np.array([1, 2]));
- * assert(JSON.stringify(await J.tolist()) === "[[2,0],[0,4]]");
- * ```
- */
-export function jacrev(f: (x: Array) => Array): (x: Array) => Array {
-  return (x) => {
-    const [y, pullback] = vjp(f, x);
-    const m = sizeOf(y.aval.shape);
-    const basis = reshape(eye(m), [m, ...y.aval.shape]);
-    const rows = vmap((c: Array) => pullback(c)[0])(basis); // [m, ...x]
-    return reshape(rows, [...y.aval.shape, ...x.aval.shape]);
-  };
-}
-
-/**
- * The Hessian of a scalar function (`jacfwd(jacrev(f))`).
- *
- * @example Hessian of a quadratic form is its symmetric matrix
- * ```ts
- * import assert from "node:assert";
- * import { hessian, np } from "@wax/wax";
- * const H = hessian((x: np.Array) => x.mul(x).sum())(np.array([1, 2]));
- * assert(JSON.stringify(await H.tolist()) === "[[2,0],[0,2]]");
- * ```
- */
-export function hessian(f: (x: Array) => Array): (x: Array) => Array {
-  return jacfwd(jacrev(f));
-}
-
-function eye(n: number): Array {
-  const data = new Float32Array(n * n);
-  for (let i = 0; i < n; i++) data[i * n + i] = 1;
-  return fromHost(data, { shape: [n, n], dtype: "float32" });
 }

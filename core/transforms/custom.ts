@@ -8,7 +8,7 @@ import { bind } from "../trace.ts";
 import * as tree from "../tree.ts";
 import { toArray } from "../backend/backend.ts";
 import { stopGradient as stopP } from "../primitives/ops.ts";
-import type { FlatBwd, FlatFwd } from "../primitives/structure.ts";
+import type { FlatBwd, FlatFwd } from "../primitives/types.ts";
 import { tracePytree } from "./staging.ts";
 import { synchronous } from "./sync.ts";
 
@@ -91,6 +91,9 @@ export function customVjp<F extends (...args: any[]) => any>(
  * assert((await g.item()) === 3);
  * ```
  */
-export function stopGradient<T extends tree.PyTree>(x: T): T {
-  return tree.map((l: Array | number) => stopP(toArray(l)), x);
+export function stopGradient<T extends tree.ArrayTree>(x: T): T;
+/** Over any pytree: number leaves come back as arrays. */
+export function stopGradient<T extends tree.PyTree>(x: T): tree.ArrayLeaves<T>;
+export function stopGradient(x: tree.PyTree): tree.PyTree {
+  return tree.map((l: Array | number | boolean) => stopP(toArray(l)), x);
 }

@@ -4,7 +4,8 @@
  * @module
  */
 import type { Array, Aval } from "../array.ts";
-import { type ClosedJaxpr, evalJaxpr, type Jaxpr } from "../ir.ts";
+import type { ClosedJaxpr, Jaxpr } from "../ir.ts";
+import { evalJaxpr } from "../eval.ts";
 import { moveBdim } from "../primitives/batching.ts";
 import { full } from "../primitives/ops.ts";
 import { type Dim, type Tangent, Zero } from "../primitives/types.ts";

@@ -5,12 +5,14 @@
  * @module
  */
 import { Array } from "../array.ts";
-import { type ClosedJaxpr, simplify } from "../ir.ts";
+import type { ClosedJaxpr } from "../ir.ts";
+import { simplify } from "../passes/mod.ts";
 import { weakDType } from "../dtype.ts";
 import { bind } from "../trace.ts";
 import * as tree from "../tree.ts";
+import type { ArrayLeaves } from "../tree.ts";
 import { defaultBackend, toArray } from "../backend/backend.ts";
-import { avalStr } from "../ir.ts";
+import { avalStr } from "../ir_print.ts";
 import { tracePytree } from "./staging.ts";
 import { synchronous } from "./sync.ts";
 
@@ -28,9 +30,27 @@ export interface JitOptions {
   donateArgnums?: number[];
 }
 
-/** A jitted function, with introspection of its compiled programs. */
-// deno-lint-ignore no-explicit-any
-export type Jitted<F extends (...args: any[]) => any> = ((...args: Parameters<F>) => ReturnType<F>) & {
+/**
+ * `T` where every array may also be a plain number (`jit` passes numbers in as weakly typed
+ * scalars): what a jitted function accepts for an argument of type `T`.
+ */
+export type WithNumbers<T> = tree.PyTree extends T ? T
+  : T extends Array ? T | number
+  // deno-lint-ignore no-explicit-any
+  : T extends (...args: any[]) => unknown ? T
+  : T extends object ? { [K in keyof T]: WithNumbers<T[K]> }
+  : T;
+
+/**
+ * A jitted function of arguments `A` returning `R`, with introspection of its compiled
+ * programs. It accepts numbers where `f` takes arrays and returns arrays where `f` returned
+ * numbers.
+ */
+export type Jitted<A extends unknown[], R> = {
+  /** Calls the compiled function (traces it first for a new input signature). */
+  (...args: A): ArrayLeaves<R>;
+  /** Calls the compiled function with plain numbers where it takes arrays. */
+  (...args: WithNumbers<A>): ArrayLeaves<R>;
   /** Number of times the function was traced (one per new input signature). */
   readonly traceCount: number;
 };
@@ -106,15 +126,14 @@ function checkArgnums(what: string, nums: readonly number[] | undefined): number
  * assert(Math.abs((await w.sum().item()) - 2.7) < 1e-6 && step.traceCount === 1);
  * ```
  */
-// deno-lint-ignore no-explicit-any
-export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = {}): Jitted<F> {
+export function jit<A extends unknown[], R>(f: (...args: A) => R, opts: JitOptions = {}): Jitted<A, R> {
   const staticNums = checkArgnums("staticArgnums", opts.staticArgnums);
   const donateNums = checkArgnums("donateArgnums", opts.donateArgnums);
   const name = f?.name || "fn";
   const g = synchronous("jit", f);
   const cache = new Map<string, { closed: ClosedJaxpr; outDef: tree.TreeDef }>();
   let traceCount = 0;
-  const wrapped = (...args: Parameters<F>): ReturnType<F> => {
+  const wrapped = (...args: A | WithNumbers<A>): ArrayLeaves<R> => {
     const norm = (i: number) => (i < 0 ? i + args.length : i);
     const statics = new Set(staticNums.map(norm));
     const donated = new Set(donateNums.map(norm));
@@ -151,7 +170,7 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = 
       const fn = (...d: unknown[]) => {
         const full = [...args];
         dynIdx.forEach((i, k) => (full[i] = d[k]));
-        return g(...full);
+        return g(...full as A);
       };
       const traced = tracePytree(fn, inDef, avals);
       entry = { closed: simplify(traced.closed), outDef: traced.outDef };
@@ -166,5 +185,5 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = 
     return tree.unflatten(outDef, outs);
   };
   Object.defineProperty(wrapped, "traceCount", { get: () => traceCount });
-  return wrapped as Jitted<F>;
+  return wrapped as Jitted<A, R>;
 }

@@ -5,15 +5,17 @@
  */
 import { type Array, Tracer } from "../array.ts";
 import { isFloat } from "../dtype.ts";
-import { rules } from "../primitives/index.ts";
+import { ruleOf } from "../primitives/registry.ts";
 import { instantiate } from "../primitives/ops.ts";
 import { type Tangent, Zero } from "../primitives/types.ts";
 import type { Params, PrimName } from "../primitives/types.ts";
 import { bind, fullRaise, type MainTrace, Trace, withMain } from "../trace.ts";
 import * as tree from "../tree.ts";
+import type { ArrayLeaves } from "../tree.ts";
 import { toArray } from "../backend/backend.ts";
 import { fmt, shapeEq } from "../shape.ts";
 import { synchronous } from "./sync.ts";
+import { flattenFun } from "./flatten.ts";
 
 class JVPTracer extends Tracer {
   constructor(readonly trace: JVPTrace, readonly primal: Array, readonly tangent: Tangent) {
@@ -35,7 +37,7 @@ class JVPTrace extends Trace {
     if (tangents.every((t) => t instanceof Zero)) {
       return bind(prim, primals, params).map((o) => new JVPTracer(this, o, new Zero(o.aval)));
     }
-    const [outs, touts] = rules[prim].jvp(primals, tangents, params);
+    const [outs, touts] = ruleOf(prim).jvp(primals, tangents, params);
     return outs.map((o, i) => new JVPTracer(this, o, isFloat(o.dtype) ? touts[i] : new Zero(o.aval)));
   }
 }
@@ -62,12 +64,11 @@ export function jvpFlat(fn: (...xs: Array[]) => Array[], primals: Array[], tange
  * assert(Math.abs((await dy.item()) - 1) < 1e-6);
  * ```
  */
-// deno-lint-ignore no-explicit-any
-export function jvp<F extends (...args: any[]) => any>(
-  f: F,
-  primals: Parameters<F>,
-  tangents: Parameters<F>,
-): [ReturnType<F>, ReturnType<F>] {
+export function jvp<A extends unknown[], R>(
+  f: (...args: A) => R,
+  primals: A,
+  tangents: A,
+): [ArrayLeaves<R>, ArrayLeaves<R>] {
   f = synchronous("jvp", f);
   const [ps, pdef] = tree.flatten(primals as tree.PyTree);
   const [ts, tdef] = tree.flatten(tangents as tree.PyTree);
@@ -81,15 +82,7 @@ export function jvp<F extends (...args: any[]) => any>(
       );
     }
   });
-  let outDef: tree.TreeDef | null = null;
-  const [outs, touts] = jvpFlat(
-    (...xs) => {
-      const [o, d] = tree.flatten(f(...tree.unflatten<unknown[]>(pdef, xs)));
-      outDef = d;
-      return o.map((x) => toArray(x as Array | number));
-    },
-    pa,
-    ta,
-  );
-  return [tree.unflatten(outDef!, outs), tree.unflatten(outDef!, touts.map(instantiate))];
+  const flat = flattenFun(f, pdef);
+  const [outs, touts] = jvpFlat(flat.fn, pa, ta);
+  return [tree.unflatten(flat.outDef(), outs), tree.unflatten(flat.outDef(), touts.map(instantiate))];
 }

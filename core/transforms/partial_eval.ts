@@ -5,7 +5,7 @@
  * @module
  */
 import { type Eqn, Jaxpr, type Var } from "../ir.ts";
-import { rules } from "../primitives/index.ts";
+import { ruleOf } from "../primitives/registry.ts";
 
 /** The two halves of a partially evaluated program. */
 export interface PartialJaxpr {
@@ -37,7 +37,7 @@ export function partialEvalJaxpr(
       knownEqns.push(e);
       continue;
     }
-    const pe = rules[e.prim].partialEval;
+    const pe = ruleOf(e.prim).partialEval;
     if (pe && !ui.every(Boolean)) {
       const r = pe(e, ui);
       knownEqns.push(...r.known);

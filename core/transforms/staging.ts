@@ -3,14 +3,17 @@
  * linearize and the structured primitives).
  * @module
  */
-import { type Array, type Aval, Tracer } from "../array.ts";
-import { type ClosedJaxpr, type Eqn, Jaxpr, printJaxpr, Var } from "../ir.ts";
-import { rules } from "../primitives/index.ts";
+import { Array, type Aval, Tracer } from "../array.ts";
+import { checkDType } from "../dtype.ts";
+import { type ClosedJaxpr, type Eqn, Jaxpr, Var } from "../ir.ts";
+import { printJaxpr } from "../ir_print.ts";
+import { ruleOf } from "../primitives/registry.ts";
 import type { Params, PrimName } from "../primitives/types.ts";
 import { fullRaise, type MainTrace, Trace, withDynamicMain } from "../trace.ts";
 import * as tree from "../tree.ts";
 import { toArray } from "../backend/backend.ts";
 import { synchronous } from "./sync.ts";
+import { flattenArgs, flattenFun } from "./flatten.ts";
 
 /** A value being recorded: stands for one program variable. */
 class JaxprTracer extends Tracer {
@@ -60,7 +63,7 @@ class JaxprTrace extends Trace {
     return this.pure(x);
   }
   process<K extends PrimName>(prim: K, args: Array[], params: Params[K]): Array[] {
-    const outAvals = rules[prim].abstractEval(args.map((a) => a.aval), params);
+    const outAvals = ruleOf(prim).abstractEval(args.map((a) => a.aval), params);
     const outs = outAvals.map((a) => new JaxprTracer(this, a));
     const b = this.builder;
     const outVars = outs.map((t) => {
@@ -68,7 +71,7 @@ class JaxprTrace extends Trace {
       b.vars.set(t, v);
       return v;
     });
-    b.eqns.push({ prim, inputs: args.map((a) => b.varOf(a)), params: params as Params[PrimName], outs: outVars });
+    b.eqns.push({ prim, inputs: args.map((a) => b.varOf(a)), params: params as object, outs: outVars });
     return outs;
   }
 }
@@ -98,14 +101,9 @@ export interface Traced {
 
 /** Traces a pytree function on avals given as a flat list plus the input structure. */
 export function tracePytree(fn: (...args: never[]) => unknown, inDef: tree.TreeDef, avals: readonly Aval[]): Traced {
-  let outDef: tree.TreeDef | null = null;
-  const closed = traceFlat((...flat) => {
-    const args = tree.unflatten<unknown[]>(inDef, flat);
-    const [outs, def] = tree.flatten((fn as (...a: unknown[]) => tree.PyTree)(...args));
-    outDef = def;
-    return outs.map((o) => toArray(o as Array | number));
-  }, avals);
-  return { closed, outDef: outDef! };
+  const flat = flattenFun(fn, inDef);
+  const closed = traceFlat(flat.fn, avals);
+  return { closed, outDef: flat.outDef() };
 }
 
 /**
@@ -122,11 +120,61 @@ export function tracePytree(fn: (...args: never[]) => unknown, inDef: tree.TreeD
 export function makeJaxpr(fn: (...args: never[]) => unknown): (...args: tree.PyTree[]) => Jaxpr {
   fn = synchronous("makeJaxpr", fn);
   return (...args) => {
-    const [flat, def] = tree.flatten(args);
-    const arrays = flat.map((x) => toArray(x as Array | number));
+    const [arrays, def] = flattenArgs(args);
     const { closed } = tracePytree(fn, def, arrays.map((a) => a.aval));
     return closed.jaxpr;
   };
+}
+
+/** A pytree with an aval (`{ shape, dtype }`) at each leaf of `T`. */
+export type ShapeTree<T> = T extends Array | number | boolean ? Aval
+  : T extends null | undefined ? T
+  : { [K in keyof T]: ShapeTree<T[K]> };
+
+const WaxArray = Array;
+/** A `{ shape, dtype }` object (JAX's ShapeDtypeStruct) where an argument leaf may be. */
+const isSpec = (x: unknown): x is Aval =>
+  x !== null && typeof x === "object" && Object.getPrototypeOf(x) === Object.prototype &&
+  globalThis.Array.isArray((x as Aval).shape) && typeof (x as Aval).dtype === "string";
+
+/** Replaces `{ shape, dtype }` specs by shape-only arrays (they own no buffer), so they flatten as leaves. */
+function specsToLeaves(t: unknown): unknown {
+  if (isSpec(t)) return new WaxArray({ shape: [...t.shape], dtype: checkDType(t.dtype, "evalShape") }, null);
+  if (globalThis.Array.isArray(t)) return t.map(specsToLeaves);
+  if (t !== null && typeof t === "object" && Object.getPrototypeOf(t) === Object.prototype) {
+    return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, specsToLeaves(v)]));
+  }
+  return t;
+}
+
+/**
+ * The shapes and dtypes of `fn`'s results for arguments of given shapes and dtypes, found by
+ * tracing: nothing is computed and no buffer is made (JAX's `jax.eval_shape`). Argument
+ * leaves are arrays, numbers or `{ shape, dtype }` specs; the result has `fn`'s output
+ * structure with a `{ shape, dtype }` at each leaf.
+ *
+ * @param fn A function of pytrees of arrays.
+ * @param args Its arguments, or specs of them.
+ * @returns The avals of its results, in its output structure.
+ *
+ * @example The output shape of a layer
+ * ```ts
+ * import assert from "node:assert";
+ * import { evalShape, np } from "@wax/wax";
+ * const out = evalShape((x: np.Array, w: np.Array) => np.matmul(x, w), { shape: [8, 784], dtype: "float32" }, np.ones([784, 10]));
+ * assert.deepEqual(out, { shape: [8, 10], dtype: "float32" });
+ * ```
+ */
+// deno-lint-ignore no-explicit-any
+export function evalShape<F extends (...args: any[]) => any>(fn: F, ...args: unknown[]): ShapeTree<ReturnType<F>> {
+  const f = synchronous("evalShape", fn);
+  const [flat, def] = tree.flatten(specsToLeaves(args) as tree.PyTree);
+  const avals = flat.map((x): Aval =>
+    typeof x === "number" || typeof x === "boolean" ? { ...toArray(x).aval, weak: true } : (x as Array).aval
+  );
+  const { closed, outDef } = tracePytree(f, def, avals);
+  const outs = closed.jaxpr.outAvals.map((a): Aval => ({ shape: [...a.shape], dtype: a.dtype }));
+  return tree.unflatten(outDef, outs);
 }
 
 export { printJaxpr };

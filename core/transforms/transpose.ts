@@ -6,7 +6,7 @@
 import { type Array, userOwned } from "../array.ts";
 import { bind } from "../trace.ts";
 import type { Jaxpr, Var } from "../ir.ts";
-import { rules } from "../primitives/index.ts";
+import { ruleOf } from "../primitives/registry.ts";
 import { add } from "../primitives/ops.ts";
 import { LinearIn, type Tangent, Zero } from "../primitives/types.ts";
 
@@ -49,7 +49,7 @@ export function backwardPass(
     const cOut = e.outs.map((v): Tangent => ctEnv.get(v) ?? new Zero(v.aval));
     e.outs.forEach((v) => ctEnv.delete(v));
     if (cOut.every((c) => c instanceof Zero)) continue;
-    const rule = rules[e.prim].transpose;
+    const rule = ruleOf(e.prim).transpose;
     if (!rule) {
       throw new Error(
         `Reverse mode: primitive ${e.prim} is not linear in its tangent inputs (no transpose rule); this is a bug in a jvp rule or a non-differentiable use`,

@@ -4,14 +4,15 @@
  * @module
  */
 import { type Array, type Aval, Tracer } from "../array.ts";
-import { rules } from "../primitives/index.ts";
+import { ruleOf } from "../primitives/registry.ts";
 import { moveBdim } from "../primitives/batching.ts";
 import type { Dim, Params, PrimName } from "../primitives/types.ts";
 import { bind, fullRaise, type MainTrace, Trace, withMain } from "../trace.ts";
 import * as tree from "../tree.ts";
-import { toArray } from "../backend/backend.ts";
+import type { ArrayLeaves } from "../tree.ts";
 import { fmt, normAxis } from "../shape.ts";
 import { synchronous } from "./sync.ts";
+import { flattenArgs, flattenFun } from "./flatten.ts";
 
 class BatchTracer extends Tracer {
   constructor(readonly trace: BatchTrace, readonly val: Array, readonly bdim: Dim) {
@@ -39,7 +40,7 @@ class BatchTrace extends Trace {
     const vals = ts.map((t) => t.val);
     const dims = ts.map((t) => t.bdim);
     if (dims.every((d) => d === null)) return bind(prim, vals, params).map((o) => new BatchTracer(this, o, null));
-    const [outs, odims] = rules[prim].batch(vals, dims, params, this.size);
+    const [outs, odims] = ruleOf(prim).batch(vals, dims, params, this.size);
     return outs.map((o, i) => new BatchTracer(this, o, odims[i]));
   }
 }
@@ -130,18 +131,16 @@ export interface VmapOptions {
  * assert(JSON.stringify(out.shape) === "[4]");
  * ```
  */
-// deno-lint-ignore no-explicit-any
-export function vmap<F extends (...args: any[]) => any>(
-  f: F,
+export function vmap<A extends unknown[], R>(
+  f: (...args: A) => R,
   opts: VmapOptions = {},
-): (...args: Parameters<F>) => ReturnType<F> {
+): (...args: A) => ArrayLeaves<R> {
   const { inAxes = 0, outAxes = 0 } = opts;
   f = synchronous("vmap", f);
   return (...args) => {
     const spec = typeof inAxes === "number" || inAxes === null ? args.map(() => inAxes) : inAxes;
     const dims = axesFor(spec, args, "inAxes");
-    const [flat, def] = tree.flatten(args as tree.PyTree);
-    const arrays = flat.map((x) => toArray(x as Array | number));
+    const [arrays, def] = flattenArgs(args);
     const norm = dims.map((d, i) => (d === null ? null : normAxis("vmap", d, arrays[i].ndim)));
     const sizes = new Set(norm.flatMap((d, i) => (d === null ? [] : [arrays[i].aval.shape[d]])));
     if (sizes.size === 0) throw new Error("vmap: no argument has a batch axis; set inAxes to batch at least one");
@@ -153,18 +152,10 @@ export function vmap<F extends (...args: any[]) => any>(
       );
     }
     const size = [...sizes][0];
-    let outDef: tree.TreeDef | null = null;
-    const [outs, odims] = vmapFlat(
-      (...xs) => {
-        const [o, d] = tree.flatten(f(...tree.unflatten<unknown[]>(def, xs)));
-        outDef = d;
-        return o.map((x) => toArray(x as Array | number));
-      },
-      size,
-      arrays,
-      norm,
-    );
-    const result = tree.unflatten<unknown>(outDef!, outs);
+    const flat = flattenFun(f, def);
+    const [outs, odims] = vmapFlat(flat.fn, size, arrays, norm);
+    const outDef = flat.outDef();
+    const result = tree.unflatten<unknown>(outDef, outs);
     const oaxes = axesFor(typeof outAxes === "number" || outAxes === null ? outAxes : outAxes, result, "outAxes");
     const moved = outs.map((o, i) => {
       const to = oaxes[i];
@@ -174,6 +165,6 @@ export function vmap<F extends (...args: any[]) => any>(
       }
       return moveBdim(o, odims[i], normAxis("vmap", to, o.ndim + (odims[i] === null ? 1 : 0)), size);
     });
-    return tree.unflatten(outDef!, moved);
+    return tree.unflatten(outDef, moved);
   };
 }

@@ -11,7 +11,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { rules } from "../../core/primitives/index.ts";
+import { rules } from "../../core/rules.ts";
 import { ZERO_JVP } from "./zero_jvp.ts";
 
 const DEFAULT_FILES = ["tests/primitives_grad_test.ts", "tests/transforms_test.ts", "tests/nn_test.ts"];
@@ -31,7 +31,7 @@ const files = positionals.length ? positionals : DEFAULT_FILES;
 const prims = values.only ? values.only.split(",") : Object.keys(rules);
 const unknown = prims.filter((p) => !(p in rules));
 if (unknown.length) {
-  console.error(`jvp_mutants: no primitive named ${unknown.join(", ")}; see core/primitives/index.ts`);
+  console.error(`jvp_mutants: no primitive named ${unknown.join(", ")}; see core/rules.ts`);
   Deno.exit(2);
 }
 

@@ -7,7 +7,7 @@
  * Library code is untouched: only this process's rule table is edited.
  * @module
  */
-import { rules } from "../../core/primitives/index.ts";
+import { rules } from "../../core/rules.ts";
 import type { PrimName, Rule, Tangent } from "../../core/primitives/types.ts";
 import { Zero } from "../../core/primitives/types.ts";
 import type { Array } from "../../core/array.ts";

@@ -1,14 +1,31 @@
 /**
- * Partitioning of a program for cpu fusion: broadcasts become index arithmetic (aliases of
+ * The fused plan of a program on the cpu: broadcasts become index arithmetic (aliases of
  * their source), elementwise equations of one shape are gathered into maximal runs — after a
- * reorder that hoists independent equations above an open run — and everything else stays a
- * kernel call. The order of dependent equations is never changed.
+ * reorder that hoists independent equations above an open run — and become generated loops
+ * (fusion.ts); everything else stays one step per equation. The order of dependent equations
+ * is never changed. The executor only runs the steps.
  * @module
  */
+import type { TypedArray } from "../../dtype.ts";
 import type { Eqn, Jaxpr, Var } from "../../ir.ts";
 import { shapeEq, stridesOf } from "../../shape.ts";
-import type { MovementParams } from "../../primitives/movement.ts";
-import { canFuseEqn } from "./fusion.ts";
+import type { MovementParams } from "../../primitives/params.ts";
+import { canFuseEqn, fusedKernel } from "./fusion.ts";
+import { gatherStrided } from "./kernels/movement.ts";
+
+/** One step of a plan: a kernel, a structural primitive or a fused loop over env values. */
+export interface PlanStep {
+  /** Runs the step: the values of `reads` in, the values of `writes` out. */
+  run: (ins: TypedArray[]) => TypedArray[];
+  /** Variables read, in argument order. */
+  reads: Var[];
+  /** Variables written, in result order. */
+  writes: Var[];
+  /** The primitive (or "fused"), for profiles. */
+  prim: string;
+  /** A structural primitive (its time is its body's, so profiles skip it). */
+  structural?: boolean;
+}
 
 /** A broadcast output seen as its (non-broadcast) source read with strides over the output shape. */
 export interface Alias {
@@ -114,4 +131,67 @@ export function partition(j: Jaxpr, aliases: Map<Var, Alias>): Item[] {
   }
   close();
   return items;
+}
+
+/**
+ * The steps of the fused plan of `j`: groups become generated loops, broadcasts are
+ * materialised only where something other than a group reads them, and every other
+ * equation is the step `eqnStep` makes of it.
+ */
+export function fusedSteps(j: Jaxpr, eqnStep: (e: Eqn) => PlanStep): PlanStep[] {
+  const aliases = broadcastAliases(j);
+  const items = partition(j, aliases);
+  const direct = new Set<Var>(j.outs);
+  for (const it of items) if (it.kind === "eqn") it.eqn.inputs.forEach((v) => direct.add(v));
+  // Reads of every item (group reads resolve broadcasts to their sources).
+  const groupReads = new Map<Item, { v: Var; src: Var; strides: number[] }[]>();
+  const read = new Set<Var>(j.outs);
+  for (const it of items) {
+    if (it.kind === "eqn") it.eqn.inputs.forEach((v) => read.add(v));
+    else if (it.kind === "bcast") {
+      if (direct.has(it.eqn.outs[0])) read.add(it.alias.src);
+    } else {
+      const made = new Set(it.eqns.flatMap((e) => e.outs));
+      const seen = new Map<Var, { v: Var; src: Var; strides: number[] }>();
+      for (const e of it.eqns) {
+        for (const v of e.inputs) {
+          if (made.has(v) || seen.has(v)) continue;
+          const a = aliases.get(v);
+          seen.set(v, { v, src: a ? a.src : v, strides: a ? a.strides : stridesOf(v.aval.shape) });
+          read.add(a ? a.src : v);
+        }
+      }
+      groupReads.set(it, [...seen.values()]);
+    }
+  }
+  const steps: PlanStep[] = [];
+  for (const it of items) {
+    if (it.kind === "eqn") steps.push(eqnStep(it.eqn));
+    else if (it.kind === "bcast") {
+      const o = it.eqn.outs[0], { src, strides } = it.alias;
+      if (!direct.has(o)) continue;
+      const run = ([x]: TypedArray[]) => [gatherStrided(x, 0, strides, o.aval.shape, o.aval.dtype)];
+      steps.push({ run, reads: [src], writes: [o], prim: "broadcastInDim" });
+    } else {
+      const reads = groupReads.get(it)!;
+      const writes = it.eqns.flatMap((e) => e.outs).filter((v) => read.has(v));
+      if (writes.length === 0) continue;
+      const index = new Map(reads.map((r, k) => [r.v, k]));
+      const run = fusedKernel<Var>({
+        shape: it.shape,
+        reads: reads.map((r) => ({ v: r.v, dtype: r.v.aval.dtype, strides: r.strides })),
+        eqns: it.eqns.map((e) => ({
+          prim: e.prim,
+          params: e.params,
+          ins: e.inputs.map((v) => index.get(v) ?? v),
+          inDtypes: e.inputs.map((v) => v.aval.dtype),
+          outs: e.outs,
+          outDtypes: e.outs.map((v) => v.aval.dtype),
+        })),
+        outs: writes.map((v) => ({ v, dtype: v.aval.dtype })),
+      });
+      steps.push({ run, reads: reads.map((r) => r.src), writes, prim: "fused" });
+    }
+  }
+  return steps;
 }

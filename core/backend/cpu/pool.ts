@@ -132,6 +132,51 @@ function evictOldest(): void {
   lists.delete(key);
 }
 
+const pins = new Map<ArrayBufferLike, number>();
+const deferred = new Map<ArrayBufferLike, TypedArray>();
+
+/**
+ * Keeps the storage of `arrays` out of the pool until the returned function is called: an
+ * array released meanwhile (a donated input of a running jitted call) is recycled then.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { allocPooled, pin, pooledBytes, release } from "./pool.ts";
+ * const a = allocPooled("float32", 1 << 16);
+ * const before = pooledBytes();
+ * const unpin = pin([a]);
+ * release(a);
+ * assert.equal(pooledBytes(), before);
+ * unpin();
+ * assert.equal(pooledBytes(), before + a.byteLength);
+ * ```
+ */
+export function pin(arrays: readonly TypedArray[]): () => void {
+  for (const a of arrays) pins.set(a.buffer, (pins.get(a.buffer) ?? 0) + 1);
+  return () => {
+    for (const a of arrays) {
+      const n = pins.get(a.buffer)! - 1;
+      if (n > 0) {
+        pins.set(a.buffer, n);
+        continue;
+      }
+      pins.delete(a.buffer);
+      const d = deferred.get(a.buffer);
+      if (d) {
+        deferred.delete(a.buffer);
+        recycle(d);
+      }
+    }
+  };
+}
+
+/** Returns an array's storage to the pool: now, or when its storage is unpinned (see {@link pin}). */
+export function release(a: TypedArray): void {
+  if (pins.has(a.buffer)) deferred.set(a.buffer, a);
+  else recycle(a);
+}
+
 /** Bytes held by the pool. */
 export function pooledBytes(): number {
   return bytes;

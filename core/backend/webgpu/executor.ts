@@ -1,17 +1,19 @@
 /**
- * Runs traced programs on the device: `jitCall`, `customVjpCall` and `scan` record every
- * equation's dispatches into the pending encoder (no readback, no submit), releasing each
- * intermediate buffer to the pool after its last use so later equations reuse it.
- * Chains of elementwise equations are fused into single kernels (see fusion.ts).
+ * Runs traced programs on the device: every equation's dispatches are recorded into the
+ * pending encoder (no readback, no submit), each intermediate buffer going back to the pool
+ * after its last use so later equations reuse it. Chains of elementwise equations are fused
+ * into single kernels (see fusion.ts); structural primitives run through their rules on the
+ * device's buffer model (reference-counted buffers), also defined here.
  * @module
  */
 import type { Aval } from "../../array.ts";
 import type { Jaxpr, Var } from "../../ir.ts";
 import { sizeOf } from "../../shape.ts";
-import type { ScanParams } from "../../primitives/scan.ts";
-import type { StructureParams } from "../../primitives/structure.ts";
+import { ruleOf } from "../../primitives/registry.ts";
+import type { KernelName } from "../../primitives/params.ts";
+import type { Buffers } from "../../primitives/types.ts";
 import type { Buf, Gpu } from "./device.ts";
-import type { GpuFamily, GpuKernel, GpuKernels } from "./kernel_types.ts";
+import type { GpuKernel, GpuKernels } from "./kernel_types.ts";
 import { planFusion, type Step } from "./fusion.ts";
 
 interface Plan {
@@ -38,7 +40,7 @@ function planOf(j: Jaxpr): Plan {
  * Records program `j` on `ins` (the caller keeps its references). Returns the outputs, each
  * with one reference for the caller.
  */
-export function runProgram(gpu: Gpu, j: Jaxpr, ins: Buf[], kernels: GpuKernels): Buf[] {
+function runProgram(gpu: Gpu, j: Jaxpr, ins: Buf[], kernels: GpuKernels, buffers: Buffers<Buf>): Buf[] {
   const { steps, frees } = planOf(j);
   const env = new Map<Var, Buf>();
   j.inVars.forEach((v, i) => {
@@ -54,9 +56,12 @@ export function runProgram(gpu: Gpu, j: Jaxpr, ins: Buf[], kernels: GpuKernels):
       // Errors name the step (a primitive, or a fused kernel's results) inside the program.
       gpu.context = { op: `${context?.op ?? "jit"} > ${s.prim ?? "fused kernel"}`, avals: s.outAvals };
       const args = s.inputs.map((v) => env.get(v)!);
+      const structural = s.prim && ruleOf(s.prim).run;
       const outs = s.run
         ? s.run(gpu, args)
-        : (kernels[s.prim!] as GpuKernel<unknown>)(gpu, args, s.inAvals, s.params, s.outAvals);
+        : structural
+        ? structural(buffers, args, s.params as never)
+        : (kernels[s.prim as KernelName] as GpuKernel<unknown>)(gpu, args, s.inAvals, s.params, s.outAvals);
       s.outs.forEach((v, i) => env.set(v, outs[i]));
       for (const v of frees[k]) {
         gpu.release(env.get(v)!);
@@ -75,48 +80,29 @@ export function runProgram(gpu: Gpu, j: Jaxpr, ins: Buf[], kernels: GpuKernels):
   }
 }
 
-function runScan(gpu: Gpu, ins: Buf[], p: ScanParams, kernels: GpuKernels): Buf[] {
-  const consts = ins.slice(0, p.numConsts);
-  let carry = ins.slice(p.numConsts, p.numConsts + p.numCarry);
-  carry.forEach((b) => b.refs++);
-  const xs = ins.slice(p.numConsts + p.numCarry);
-  const xAvals = p.jaxpr.inAvals.slice(p.numConsts + p.numCarry);
-  const xBytes = xAvals.map((a) => 4 * sizeOf(a.shape));
-  const yAvals = p.jaxpr.outAvals.slice(p.numCarry);
-  const yBytes = yAvals.map((a) => 4 * sizeOf(a.shape));
-  const ys = yBytes.map((n) => gpu.alloc(n * p.length));
-  for (let it = 0; it < p.length; it++) {
-    const t = p.reverse ? p.length - 1 - it : it;
-    const slices = xs.map((x, i) => {
-      const s = gpu.alloc(xBytes[i]);
-      gpu.copy(x.buffer, t * xBytes[i], s.buffer, 0, xBytes[i]);
-      return s;
-    });
-    const outs = runProgram(gpu, p.jaxpr, [...consts, ...carry, ...slices], kernels);
-    slices.forEach((s) => gpu.release(s));
-    carry.forEach((b) => gpu.release(b));
-    carry = outs.slice(0, p.numCarry);
-    outs.slice(p.numCarry).forEach((y, i) => {
-      gpu.copy(y.buffer, 0, ys[i].buffer, t * yBytes[i], yBytes[i]);
-      gpu.release(y);
-    });
-  }
-  return [...carry, ...ys];
-}
-
-/** Kernels of the structured primitives, given the full table to run bodies with. */
-export function structureKernels(all: () => GpuKernels): GpuFamily<StructureParams> {
-  return {
-    jitCall: (gpu, ins, _a, p) => runProgram(gpu, p.jaxpr, ins, all()),
-    customVjpCall: (gpu, ins, _a, p) => runProgram(gpu, p.jaxpr, ins, all()),
-    customLin: () => {
-      throw new Error(
-        "customVjp: the linear part of a customVjp function cannot be evaluated forward (jvp); use grad or vjp",
-      );
+/**
+ * The device's buffer model over the kernel table: reference-counted buffers, rows of a
+ * stacked value copied into buffers of their own.
+ */
+export function gpuBuffers(gpu: Gpu, kernels: GpuKernels): Buffers<Buf> {
+  const bytes = (a: Aval) => 4 * sizeOf(a.shape);
+  const buffers: Buffers<Buf> = {
+    program: (j, ins) => runProgram(gpu, j, ins, kernels, buffers),
+    alloc: (a) => gpu.alloc(bytes(a)),
+    row: (x, row, t) => {
+      const n = bytes(row);
+      const r = gpu.alloc(n);
+      gpu.copy(x.buffer, t * n, r.buffer, 0, n);
+      return r;
     },
-    scan: (gpu, ins, _a, p) => runScan(gpu, ins, p, all()),
+    setRow: (dst, src, row, t) => gpu.copy(src.buffer, 0, dst.buffer, t * bytes(row), bytes(row)),
+    retain: (b) => void b.refs++,
+    release: (b) => gpu.release(b),
+    own: (outs) => outs,
+    pin: (bufs) => {
+      bufs.forEach((b) => b.refs++);
+      return () => bufs.forEach((b) => gpu.release(b));
+    },
   };
+  return buffers;
 }
-
-/** Avals of a program's inputs (for callers building steps). */
-export const inAvalsOf = (j: Jaxpr): Aval[] => j.inAvals;

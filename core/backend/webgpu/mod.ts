@@ -8,10 +8,10 @@
 import type { Array, Aval } from "../../array.ts";
 import { allocTyped, type TypedArray } from "../../dtype.ts";
 import { sizeOf } from "../../shape.ts";
-import type { Params, PrimName } from "../../primitives/types.ts";
+import type { Buffers, KernelName, Params } from "../../primitives/types.ts";
 import { type Backend, registerBackend, wrap } from "../backend.ts";
 import { type Buf, counters, Gpu, gpuError, resetCounters } from "./device.ts";
-import { structureKernels } from "./executor.ts";
+import { gpuBuffers } from "./executor.ts";
 import { setFusionLimit } from "./fusion.ts";
 import type { GpuKernel, GpuKernels } from "./kernel_types.ts";
 import { contractKernels } from "./kernels/contract.ts";
@@ -34,7 +34,6 @@ const kernels: GpuKernels = {
   ...contractKernels,
   ...windowKernels,
   ...randomKernels,
-  ...structureKernels(() => kernels),
 };
 
 /** The subset of adapter info {@link isSoftwareAdapter} looks at. */
@@ -87,7 +86,10 @@ export async function hasHardwareAdapter(): Promise<boolean> {
 /** The WebGPU backend. */
 export class WebGpuBackend implements Backend {
   readonly name = "webgpu" as const;
-  constructor(readonly gpu: Gpu) {}
+  readonly buffers: Buffers<Buf>;
+  constructor(readonly gpu: Gpu) {
+    this.buffers = gpuBuffers(gpu, kernels);
+  }
 
   fromHost(data: TypedArray, aval: Aval): unknown {
     this.gpu.check();
@@ -127,36 +129,31 @@ export class WebGpuBackend implements Backend {
     this.gpu.check();
   }
 
-  execute<K extends PrimName>(prim: K, args: Array[], params: Params[K], outAvals: Aval[]): Array[] {
+  execute<K extends KernelName>(prim: K, args: Array[], params: Params[K], outAvals: Aval[]): Array[] {
     this.gpu.check();
     const ins = args.map((a) => a.buffer(prim).handle as Buf);
+    const inAvals = args.map((a) => a.aval);
     // A failure (e.g. a buffer over the device's limits) throws one error naming the operation
     // and leaves no buffer behind: the next operation runs as if this one never happened.
-    const outs = this.gpu.scoped(prim, outAvals, () => this.#record(prim, args, ins, params, outAvals));
+    const outs = this.gpu.scoped(prim, outAvals, () => {
+      const alias = aliasIfIdentity(prim, ins, inAvals, params);
+      const made = alias ? [alias] : (kernels[prim] as GpuKernel<Params[K]>)(this.gpu, ins, inAvals, params, outAvals);
+      this.gpu.maybeFlush();
+      return made;
+    });
     return outs.map((o, i) => wrap(this, o, outAvals[i]));
   }
 
-  #record<K extends PrimName>(prim: K, args: Array[], ins: Buf[], params: Params[K], outAvals: Aval[]): Buf[] {
-    const inAvals = args.map((a) => a.aval);
-    let outs: Buf[];
-    if (prim === "jitCall") {
-      // Hold the inputs, give up donated arrays now (their buffers return to the pool after
-      // their last use in the program, free for its outputs), record, submit once.
-      ins.forEach((b) => b.refs++);
-      const donate = (params as Params["jitCall"]).donate;
-      donate?.forEach((d, i) => d && args[i].isLive && args[i].donate());
-      try {
-        outs = kernels.jitCall(this.gpu, ins, inAvals, params as Params["jitCall"], outAvals);
-      } finally {
-        ins.forEach((b) => this.gpu.release(b));
-      }
+  /** A structural operation (a jitted call, scan…): recorded whole, then submitted once. */
+  operation(op: string, args: Array[], outAvals: Aval[], body: (ins: unknown[]) => unknown[]): Array[] {
+    this.gpu.check();
+    const ins = args.map((a) => a.buffer(op).handle as Buf);
+    const outs = this.gpu.scoped(op, outAvals, () => {
+      const made = body(ins) as Buf[];
       this.gpu.flush();
-    } else {
-      const alias = aliasIfIdentity(prim, ins, inAvals, params);
-      outs = alias ? [alias] : (kernels[prim] as GpuKernel<Params[K]>)(this.gpu, ins, inAvals, params, outAvals);
-      this.gpu.maybeFlush();
-    }
-    return outs;
+      return made;
+    });
+    return outs.map((o, i) => wrap(this, o, outAvals[i]));
   }
 
   /** Submits pending eager work now. */

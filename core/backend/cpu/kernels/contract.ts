@@ -7,9 +7,9 @@
  */
 import type { DType, TypedArray } from "../../../dtype.ts";
 import { allocPooled } from "../pool.ts";
-import type { ContractParams, DotDims } from "../../../primitives/contract.ts";
+import type { ContractParams, DotDims } from "../../../primitives/params.ts";
 import type { FamilyKernels } from "../kernel_types.ts";
-import { sgemm, sgemmBatched } from "../gemm.ts";
+import { sgemm, sgemmBatched } from "../gemm/mod.ts";
 import { isIdentity, transposeArray } from "./movement.ts";
 import { convKernel, intMatmul } from "./conv.ts";
 

@@ -16,8 +16,8 @@
 import type { DType, TypedArray } from "../../../dtype.ts";
 import { allocPooled, recycle } from "../pool.ts";
 import { sizeOf, stridesOf } from "../../../shape.ts";
-import type { ConvParams } from "../../../primitives/contract.ts";
-import { sgemm } from "../gemm.ts";
+import type { ConvParams } from "../../../primitives/params.ts";
+import { sgemm } from "../gemm/mod.ts";
 import { convKernelCol, convScatter, type SwapDims, type SwapGeom } from "./conv_swap.ts";
 import { convPhase, type PhasePlan, phasePlan } from "./conv_phase.ts";
 

@@ -15,7 +15,7 @@
  * convolutions and their gradients run no multiplications by dilation zeros.
  * @module
  */
-import { sgemm } from "../gemm.ts";
+import { sgemm } from "../gemm/mod.ts";
 import type { SwapGeom } from "./conv_swap.ts";
 import { ConvGather } from "./conv_gather.ts";
 

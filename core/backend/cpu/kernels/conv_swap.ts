@@ -14,7 +14,7 @@
  *   GEMM work ∝ input positions · output positions.
  * @module
  */
-import { sgemm } from "../gemm.ts";
+import { sgemm } from "../gemm/mod.ts";
 import { allocF32, recycle } from "../pool.ts";
 
 /** One valid (input position, tap, output position) triple per entry, as flat offsets. */

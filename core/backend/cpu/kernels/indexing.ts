@@ -6,7 +6,7 @@
 import type { TypedArray } from "../../../dtype.ts";
 import { allocPooled } from "../pool.ts";
 import { sizeOf, stridesOf } from "../../../shape.ts";
-import type { IndexingParams } from "../../../primitives/indexing.ts";
+import type { IndexingParams } from "../../../primitives/params.ts";
 import type { FamilyKernels } from "../kernel_types.ts";
 import { splitAt, stridedCopy } from "./movement.ts";
 

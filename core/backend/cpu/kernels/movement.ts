@@ -6,7 +6,7 @@
 import type { DType, TypedArray } from "../../../dtype.ts";
 import { allocPooled, allocUninit } from "../pool.ts";
 import { reversedView, sizeOf, stridesOf } from "../../../shape.ts";
-import type { MovementParams } from "../../../primitives/movement.ts";
+import type { MovementParams } from "../../../primitives/params.ts";
 import type { FamilyKernels } from "../kernel_types.ts";
 
 /**

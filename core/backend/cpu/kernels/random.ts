@@ -3,7 +3,7 @@
  * injection (plus the injection counter) after each group — the Random123 / JAX variant.
  * @module
  */
-import type { RandomParams } from "../../../primitives/random.ts";
+import type { RandomParams } from "../../../primitives/params.ts";
 import { allocUninit } from "../pool.ts";
 import type { FamilyKernels } from "../kernel_types.ts";
 

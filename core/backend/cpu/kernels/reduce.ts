@@ -7,7 +7,7 @@ import type { DType, TypedArray } from "../../../dtype.ts";
 import { allocPooled, allocUninit } from "../pool.ts";
 import { mergeAxes, stridesOf } from "../../../shape.ts";
 import type { Aval } from "../../../array.ts";
-import type { ReduceParams } from "../../../primitives/reduce.ts";
+import type { ReduceParams } from "../../../primitives/params.ts";
 import type { FamilyKernels, Kernel } from "../kernel_types.ts";
 import { isIdentity, splitAt, transposeArray } from "./movement.ts";
 

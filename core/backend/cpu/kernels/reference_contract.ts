@@ -5,7 +5,7 @@
  */
 import { allocTyped, type DType, type TypedArray } from "../../../dtype.ts";
 import { sizeOf, stridesOf } from "../../../shape.ts";
-import type { ConvParams, DotDims } from "../../../primitives/contract.ts";
+import type { ConvParams, DotDims } from "../../../primitives/params.ts";
 
 /** Row-major multi-index of flat index `f` in `shape`. */
 function unravel(f: number, shape: readonly number[]): number[] {

@@ -7,7 +7,7 @@
 import type { DType, TypedArray } from "../../../dtype.ts";
 import { allocPooled } from "../pool.ts";
 import { sizeOf, stridesOf } from "../../../shape.ts";
-import type { Window, WindowParams } from "../../../primitives/window.ts";
+import type { Window, WindowParams } from "../../../primitives/params.ts";
 import type { FamilyKernels } from "../kernel_types.ts";
 
 /**

@@ -13,7 +13,7 @@
 import type { Aval } from "../../../array.ts";
 import type { DType } from "../../../dtype.ts";
 import { sizeOf, stridesOf } from "../../../shape.ts";
-import type { ContractParams, ConvParams, DotDims } from "../../../primitives/contract.ts";
+import type { ContractParams, ConvParams, DotDims } from "../../../primitives/params.ts";
 import type { Buf, Gpu } from "../device.ts";
 import type { GpuFamily } from "../kernel_types.ts";
 import { bindings, groupsFor, MAX_GROUPS, plainStore, type Store, WG, wgslType } from "../wgsl.ts";

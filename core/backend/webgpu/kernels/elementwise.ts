@@ -7,7 +7,7 @@
 import type { Aval } from "../../../array.ts";
 import type { DType } from "../../../dtype.ts";
 import { sizeOf } from "../../../shape.ts";
-import type { ElementwiseParams } from "../../../primitives/elementwise.ts";
+import type { ElementwiseParams } from "../../../primitives/params.ts";
 import type { PrimName } from "../../../primitives/types.ts";
 import type { Buf, Gpu } from "../device.ts";
 import type { GpuFamily, GpuKernel } from "../kernel_types.ts";

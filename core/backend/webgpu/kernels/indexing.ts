@@ -6,7 +6,7 @@
  * @module
  */
 import { sizeOf, stridesOf } from "../../../shape.ts";
-import type { IndexingParams } from "../../../primitives/indexing.ts";
+import type { IndexingParams } from "../../../primitives/params.ts";
 import type { GpuFamily } from "../kernel_types.ts";
 import { elementKernel, groupsFor, unravel } from "../wgsl.ts";
 import { combiner, foldTerms } from "./reduce.ts";

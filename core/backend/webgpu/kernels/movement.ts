@@ -6,7 +6,7 @@
  */
 import type { DType } from "../../../dtype.ts";
 import { reversedView, sizeOf, stridesOf } from "../../../shape.ts";
-import type { MovementParams } from "../../../primitives/movement.ts";
+import type { MovementParams } from "../../../primitives/params.ts";
 import type { Buf, Gpu } from "../device.ts";
 import type { GpuFamily } from "../kernel_types.ts";
 import { dotIdx, elementKernel, groupsFor, lit, unravel } from "../wgsl.ts";

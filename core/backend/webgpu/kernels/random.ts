@@ -3,7 +3,7 @@
  * @module
  */
 import { sizeOf } from "../../../shape.ts";
-import type { RandomParams } from "../../../primitives/random.ts";
+import type { RandomParams } from "../../../primitives/params.ts";
 import type { GpuFamily } from "../kernel_types.ts";
 import { elementKernel, groupsFor } from "../wgsl.ts";
 import { outBuf } from "./elementwise.ts";

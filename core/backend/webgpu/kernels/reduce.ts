@@ -7,7 +7,7 @@
 import type { Aval } from "../../../array.ts";
 import type { DType } from "../../../dtype.ts";
 import { mergeAxes, sizeOf, stridesOf } from "../../../shape.ts";
-import type { ReduceParams } from "../../../primitives/reduce.ts";
+import type { ReduceParams } from "../../../primitives/params.ts";
 import type { Buf, Gpu } from "../device.ts";
 import type { GpuFamily, GpuKernel } from "../kernel_types.ts";
 import { bindings, dotIdx, elementKernel, groupsFor, lit, plainStore, type Store, unravel, wgslType } from "../wgsl.ts";

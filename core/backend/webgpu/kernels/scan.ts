@@ -8,7 +8,7 @@
  */
 import type { DType } from "../../../dtype.ts";
 import { sizeOf } from "../../../shape.ts";
-import type { ReduceParams } from "../../../primitives/reduce.ts";
+import type { ReduceParams } from "../../../primitives/params.ts";
 import type { Buf, Gpu } from "../device.ts";
 import type { GpuFamily, GpuKernel } from "../kernel_types.ts";
 import { MAX_TRIPS, splitLoop } from "../loops.ts";

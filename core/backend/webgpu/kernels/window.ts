@@ -8,7 +8,7 @@
  */
 import type { Aval } from "../../../array.ts";
 import { sizeOf, stridesOf } from "../../../shape.ts";
-import type { Window, WindowParams } from "../../../primitives/window.ts";
+import type { Window, WindowParams } from "../../../primitives/params.ts";
 import type { Buf, Gpu } from "../device.ts";
 import type { GpuFamily } from "../kernel_types.ts";
 import { MAX_TRIPS } from "../loops.ts";

@@ -3,28 +3,30 @@
  * Its rules transform the body: JVP and batching find the carries that become
  * differentiated/batched by fixed point; partial evaluation splits the loop into a known
  * loop that stacks residuals and an unknown (linear) loop; transposition runs the
- * transposed body in reverse.
+ * transposed body in reverse. How it runs (`run`) is one loop for every backend: rows of
+ * `xs` in, the body program, rows of `ys` out, on the executor's buffer model.
  * @module
  */
 import type { Array, Aval } from "../array.ts";
-import { avalStr, type Eqn, Jaxpr, Var } from "../ir.ts";
+import { type Eqn, Jaxpr, Var } from "../ir.ts";
+import { avalStr } from "../ir_print.ts";
 import { shapeEq } from "../shape.ts";
-import { jvpJaxpr, vmapJaxpr } from "../transforms/jaxpr_transforms.ts";
-import { partialEvalJaxpr } from "../transforms/partial_eval.ts";
-import { traceFlat } from "../transforms/staging.ts";
-import { backwardPass } from "../transforms/transpose.ts";
-import { moveBdim } from "./batching.ts";
-import { add, bind, full, instantiate, moveAxis } from "./ops.ts";
-import { LinearIn, type Rule, type Tangent, Zero } from "./types.ts";
+import { moveBdim } from "../primitives/batching.ts";
+import { add, bind, full, instantiate, moveAxis } from "../primitives/ops.ts";
+import {
+  type Buffers,
+  LinearIn,
+  type ScanParams,
+  type StructuralRule,
+  type Tangent,
+  Zero,
+} from "../primitives/types.ts";
+import { jvpJaxpr, vmapJaxpr } from "./jaxpr_transforms.ts";
+import { partialEvalJaxpr } from "./partial_eval.ts";
+import { traceFlat } from "./staging.ts";
+import { backwardPass } from "./transpose.ts";
 
-/** Parameters of `scan`. Body inputs: consts, carry, x slices; outputs: carry, y slices. */
-export interface ScanParams {
-  jaxpr: Jaxpr;
-  numConsts: number;
-  numCarry: number;
-  length: number;
-  reverse: boolean;
-}
+export type { ScanParams };
 
 const stacked = (a: Aval, n: number): Aval => ({ shape: [n, ...a.shape], dtype: a.dtype });
 const pick = <T>(xs: readonly T[], mask: readonly boolean[], want = true) => xs.filter((_, i) => mask[i] === want);
@@ -268,8 +270,35 @@ function scanTranspose(cts: Tangent[], args: (Array | LinearIn)[], p: ScanParams
   return [...linC.map((l) => (l ? gC[i++] : null)), ...carryCts, ...linX.map((l) => (l ? gX[k++] : null))];
 }
 
+/**
+ * Runs the loop on a backend's buffers: each step reads row `t` of every `xs`, runs the body
+ * on the constants, the carry and those rows, and writes its `ys` into row `t` of the stacked
+ * outputs (from the last row when `reverse`).
+ */
+function runScan<B>(buffers: Buffers<B>, ins: B[], p: ScanParams): B[] {
+  const [consts, carry0, xs] = groups(ins, p);
+  let carry = carry0;
+  carry.forEach((b) => buffers.retain(b));
+  const xAvals = p.jaxpr.inAvals.slice(p.numConsts + p.numCarry);
+  const yAvals = p.jaxpr.outAvals.slice(p.numCarry);
+  const ys = yAvals.map((a) => buffers.alloc(stacked(a, p.length)));
+  for (let it = 0; it < p.length; it++) {
+    const t = p.reverse ? p.length - 1 - it : it;
+    const rows = xs.map((x, i) => buffers.row(x, xAvals[i], t));
+    const outs = buffers.program(p.jaxpr, [...consts, ...carry, ...rows]);
+    rows.forEach((r) => buffers.release(r));
+    carry.forEach((b) => buffers.release(b));
+    carry = outs.slice(0, p.numCarry);
+    outs.slice(p.numCarry).forEach((y, i) => {
+      buffers.setRow(ys[i], y, yAvals[i], t);
+      buffers.release(y);
+    });
+  }
+  return [...carry, ...ys];
+}
+
 /** The rule set of `scan`. */
-export const scanRule: Rule<ScanParams> = {
+export const scanRule: StructuralRule<ScanParams> = {
   abstractEval(avals, p) {
     const j = p.jaxpr;
     const where = "scan";
@@ -302,4 +331,5 @@ export const scanRule: Rule<ScanParams> = {
   batch: scanBatch,
   partialEval: scanPartialEval,
   transpose: scanTranspose,
+  run: runScan,
 };

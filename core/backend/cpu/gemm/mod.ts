@@ -20,10 +20,10 @@
  *
  * @module
  */
-import { type ResolvedGemm, resolveGemm, sgemmJs, type SgemmOptions, sgemmRef } from "./gemm/reference.ts";
-import { WasmGemm } from "./gemm/wasm_path.ts";
-import { loadOpenBlas, type OpenBlas } from "./gemm/openblas.ts";
-import { loadX86Gemm, type X86Gemm } from "./gemm/x86/driver.ts";
+import { type ResolvedGemm, resolveGemm, sgemmJs, type SgemmOptions, sgemmRef } from "./reference.ts";
+import { WasmGemm } from "./wasm_path.ts";
+import { loadOpenBlas, type OpenBlas } from "./openblas.ts";
+import { loadX86Gemm, type X86Gemm } from "./x86/driver.ts";
 
 export { sgemmRef };
 export type { SgemmOptions };

@@ -1,35 +1,33 @@
 /**
  * Structured primitives that carry programs: `jitCall` (a nested jitted function),
  * `customVjpCall` (a function with a user-defined backward pass) and `customLin` (its
- * linear part under reverse mode), plus `scan` (see scan.ts).
+ * linear part under reverse mode), plus `scan` (see scan.ts). Their rules transform the
+ * programs they carry, so they live with the transforms; each also says how it runs
+ * (`run`), once for every backend: the executor hands it a buffer model.
  * @module
  */
 import type { Array, Aval } from "../array.ts";
-import { avalStr, type Eqn, type Jaxpr, Var } from "../ir.ts";
+import { type Eqn, type Jaxpr, Var } from "../ir.ts";
+import { avalStr } from "../ir_print.ts";
 import { shapeEq } from "../shape.ts";
-import { batchedAval, jvpJaxpr, transposeJaxpr, vmapJaxpr } from "../transforms/jaxpr_transforms.ts";
-import { moveBdim } from "./batching.ts";
-import { partialEvalJaxpr } from "../transforms/partial_eval.ts";
-import { vmapFlat } from "../transforms/vmap.ts";
-import { bind, instantiate } from "./ops.ts";
-import { type ScanParams, scanRule } from "./scan.ts";
-import { type FamilyRules, LinearIn, type Tangent, Zero } from "./types.ts";
-
-/** A flat forward function of a customVjp: outputs and residuals. */
-export type FlatFwd = (...args: Array[]) => [Array[], Array[]];
-/** A flat backward function of a customVjp: residuals and output cotangents to input cotangents. */
-export type FlatBwd = (residuals: Array[], cts: Array[]) => Array[];
-
-/** Parameters of the structured primitives. */
-export interface StructureParams {
-  jitCall: { jaxpr: Jaxpr; name: string; donate?: boolean[] };
-  customVjpCall: { jaxpr: Jaxpr; numConsts: number; fwd: FlatFwd; bwd: FlatBwd };
-  customLin: { bwd: FlatBwd; numRes: number; outAvals: Aval[] };
-  scan: ScanParams;
-}
+import { moveBdim } from "../primitives/batching.ts";
+import { bind, instantiate } from "../primitives/ops.ts";
+import {
+  type FlatBwd,
+  type FlatFwd,
+  LinearIn,
+  type StructuralRules,
+  type StructureParams,
+  type Tangent,
+  Zero,
+} from "../primitives/types.ts";
+import { batchedAval, jvpJaxpr, transposeJaxpr, vmapJaxpr } from "./jaxpr_transforms.ts";
+import { partialEvalJaxpr } from "./partial_eval.ts";
+import { scanRule } from "./scan.ts";
+import { vmapFlat } from "./vmap.ts";
 
 /** Checks arguments against a program's inputs. */
-export function checkArgs(op: string, avals: readonly Aval[], j: Jaxpr) {
+function checkArgs(op: string, avals: readonly Aval[], j: Jaxpr) {
   if (avals.length !== j.inVars.length) {
     throw new Error(`${op}: ${avals.length} arguments for a program of ${j.inVars.length} inputs`);
   }
@@ -50,8 +48,12 @@ const splitTangents = (outs: Array[], n: number, nz: boolean[]): [Array[], Tange
 const vmapAll = (fn: (...xs: Array[]) => Array[], size: number, xs: Array[]) =>
   vmapFlat(fn, size, xs, xs.map(() => 0), true)[0];
 
+/** Runs the carried program on the executor's buffers. */
+const runProgram = <B>(buffers: { program(j: Jaxpr, ins: B[]): B[] }, ins: B[], p: { jaxpr: Jaxpr }): B[] =>
+  buffers.program(p.jaxpr, ins);
+
 /** Rules of the structured primitives. */
-export const structureRules: FamilyRules<StructureParams> = {
+export const structureRules: StructuralRules<StructureParams> = {
   jitCall: {
     abstractEval(avals, { jaxpr, name }) {
       checkArgs(`jit(${name})`, avals, jaxpr);
@@ -105,6 +107,7 @@ export const structureRules: FamilyRules<StructureParams> = {
       };
       return { known: [known], unknown: [unknown], outUnknown: pe.outUnknown };
     },
+    run: runProgram,
   },
   customVjpCall: {
     abstractEval(avals, { jaxpr }) {
@@ -153,6 +156,7 @@ export const structureRules: FamilyRules<StructureParams> = {
       });
       return [outs, outs.map(() => 0)];
     },
+    run: runProgram,
   },
   customLin: {
     abstractEval(_avals, { outAvals }) {
@@ -178,6 +182,11 @@ export const structureRules: FamilyRules<StructureParams> = {
       const res = args.slice(0, numRes) as Array[];
       const grads = bwd(res, cts.map(instantiate));
       return [...res.map(() => null), ...grads];
+    },
+    run() {
+      throw new Error(
+        "customVjp: the linear part of a customVjp function cannot be evaluated forward (jvp); use grad or vjp",
+      );
     },
   },
   scan: scanRule,
