@@ -15,7 +15,10 @@
  * ```
  * @module
  */
+export * from "./autoencoder.ts";
+export * from "./gan.ts";
 export * from "./dcgan.ts";
+export * from "./cgan.ts";
 export * from "./classifier.ts";
 export * from "./data/mod.ts";
 export * from "./image.ts";
@@ -23,3 +26,4 @@ export * from "./metrics.ts";
 export * from "./metrics_mnist.ts";
 export * from "./plot/mod.ts";
 export * from "./train/mod.ts";
+export * from "./vae.ts";

@@ -21,7 +21,7 @@ Deno.test("encodeGrid writes the right pixels; saveGrid is atomic", async () => 
 });
 
 Deno.test("dcgan: shapes, finite losses, and the discriminator learns to separate", async () => {
-  const gan = makeDcgan({ learningRate: 1e-3 });
+  const gan = makeDcgan({ learningRate: 1e-3, dLearningRate: 1e-3 });
   let s = gan.init(random.key(0));
   const real = random.uniform(random.key(1), [8, 1, 28, 28], { minval: 0.5, maxval: 1 });
   let first = 0;
