@@ -161,8 +161,19 @@ await runExample(spec, async (flags) => {
       { label: "clean", images: shown },
       { label: "noisy", images: noisy },
       { label: "denoised", images: ae.reconstruct(params, noisy) },
-    ], { title: `denoising ${noise.kind} noise ${noise.level}: test digits` });
+    ], { title: `denoising autoencoder: ${noiseName(noise)}` });
     written.push(await saved(join(flags.out, "denoising.png"), canvas));
+  } else if (holdout !== null) {
+    // The digit it never saw beside the others, each over its reconstruction and its error.
+    const unseen = pick(test, [...test.labels.keys()].filter((i) => test.labels[i] === holdout).slice(0, 12));
+    const others = pick(test, [...test.labels.keys()].filter((i) => test.labels[i] !== holdout).slice(0, 12));
+    const canvas = await imageRows([
+      { label: `unseen ${holdout}`, images: unseen },
+      { label: "recon", images: ae.reconstruct(params, unseen) },
+      { label: "others", images: others },
+      { label: "recon", images: ae.reconstruct(params, others) },
+    ], { title: `${arch} autoencoder, code ${code}, trained without the digit ${holdout}` });
+    written.push(await saved(join(flags.out, "reconstructions.png"), canvas));
   } else {
     const canvas = await imageRows([
       { label: "test", images: shown },
@@ -196,6 +207,12 @@ await runExample(spec, async (flags) => {
   );
 });
 
+function noiseName(noise: Noise): string {
+  return noise.kind === "gaussian"
+    ? `Gaussian noise of std ${noise.level}`
+    : `${Math.round(noise.level * 100)}% of the pixels masked`;
+}
+
 /** Test-time noise from a fixed key per batch position, so every run corrupts the same images the same way. */
 function addTestNoise(x: Array, noise: Noise, at: number): Array {
   return addNoise(random.foldIn(random.key(12345), at), x, noise);
@@ -203,13 +220,18 @@ function addTestNoise(x: Array, noise: Noise, at: number): Array {
 
 /** `n` test images: the first of each digit, then the next ones in order. */
 function firstOfEachDigit(data: Dataset, n: number): Array {
+  const idx: number[] = [];
+  for (let d = 0; d < 10 && idx.length < n; d++) idx.push(data.labels.indexOf(d));
+  for (let i = 0; idx.length < n; i++) if (!idx.includes(i)) idx.push(i);
+  return pick(data, idx);
+}
+
+/** The images at `idx`, `[n, 1, 28, 28]`. */
+function pick(data: Dataset, idx: number[]): Array {
   const per = 28 * 28;
-  const pick: number[] = [];
-  for (let d = 0; d < 10 && pick.length < n; d++) pick.push(data.labels.indexOf(d));
-  for (let i = 0; pick.length < n; i++) if (!pick.includes(i)) pick.push(i);
-  const x = new Float32Array(n * per);
-  pick.forEach((i, j) => x.set(data.images.subarray(i * per, (i + 1) * per), j * per));
-  return np.array(x, { shape: [n, 1, 28, 28] });
+  const x = new Float32Array(idx.length * per);
+  idx.forEach((i, j) => x.set(data.images.subarray(i * per, (i + 1) * per), j * per));
+  return np.array(x, { shape: [idx.length, 1, 28, 28] });
 }
 
 /** Writes a canvas as an indexed-colour PNG (small files) and returns its path. */

@@ -39,7 +39,7 @@ const spec: ExampleSpec = {
   name: "vae",
   summary: "Trains a variational autoencoder on MNIST; writes prior samples, interpolations, reconstructions,\n" +
     "the 2-d manifold (--latent 2), losses.csv and checkpoints, and prints the test ELBO in nats per image.",
-  defaults: { epochs: 12, batch: 100, lr: 2e-3, every: 1000 },
+  defaults: { epochs: 14, batch: 100, lr: 1e-3, every: 1000 },
   extra: {
     arch: { type: "string", default: "dense", choices: ["dense", "conv"], help: "the architecture" },
     latent: { type: "string", default: "20", arg: "N", help: "latent size (2 draws the manifold)" },
@@ -130,7 +130,7 @@ await runExample(spec, async (flags) => {
       await imageRows([
         { label: "test", images: shown },
         { label: "VAE", images: vae.reconstruct(params, shown) },
-      ], { title: `${arch} VAE, latent ${latent}: test digits and reconstructions (decoded means)` }),
+      ], { title: `${arch} VAE, latent ${latent}: test digits and decoded means` }),
     ),
   );
   written.push(await saved(join(flags.out, "interpolation.png"), await interpolationStrip(vae, params, test)));

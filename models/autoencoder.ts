@@ -9,7 +9,7 @@
 import { type Array, jit, np, random, type tree, valueAndGrad } from "../mod.ts";
 import * as nn from "../nn/mod.ts";
 import * as optim from "../optim/mod.ts";
-import { Canvas, Plot, type Rgba } from "./plot/mod.ts";
+import { Canvas, Plot, type Rgba, textWidth } from "./plot/mod.ts";
 
 /** The two architectures. */
 export type AeArch = "dense" | "conv";
@@ -259,10 +259,10 @@ export async function imageRows(
     }
   }
   const [, , h, w] = rows[0].images.shape;
-  const labelW = Math.max(...rows.map((r) => r.label.length)) * 6 * scale + 2 * pad;
+  const labelW = Math.max(...rows.map((r) => textWidth(r.label, scale))) + 2 * pad;
   const cols = Math.max(...rows.map((r) => r.images.shape[0]));
   const top = opts.title ? 10 * scale + pad : 0;
-  const W = labelW + cols * (w * scale + pad) + pad;
+  const W = Math.max(labelW + cols * (w * scale + pad) + pad, textWidth(opts.title ?? "", scale) + 2 * pad);
   const H = top + rows.length * (h * scale + pad) + pad;
   const canvas = new Canvas(W, H);
   if (opts.title) canvas.text(opts.title, [W / 2, pad], { scale, align: "center", color: "#222" });

@@ -31,6 +31,8 @@ export interface DcganConfig extends GanTrainConfig {
   width: number;
   /** Dropout rate after D's hidden layers (0: none). */
   dropout: number;
+  /** Compact nets: a dense hidden layer of this size at G's input and before D's logit (0: none). */
+  hidden: number;
   /** Compact G: upsample to 28×28 with w/2 channels, then a 3×3 convolution to the image (else a 4×4 transposed conv straight to it). */
   refine: boolean;
   /** Batch norm after D's second convolution (compact nets; real and fake batches are normalised apart). */
@@ -48,6 +50,9 @@ export const TUTORIAL_DCGAN: DcganConfig = {
   beta1: 0.9,
   beta2: 0.999,
   labelSmoothing: 0,
+  loss: "bce",
+  topK: 1,
+  hidden: 0,
   dropout: 0.3,
   refine: false,
   dBatchNorm: false,
@@ -66,12 +71,18 @@ export const MNIST_DCGAN: DcganConfig = {
   beta1: 0.5,
   beta2: 0.999,
   labelSmoothing: 0,
+  loss: "bce",
+  topK: 1,
+  hidden: 0,
   dropout: 0,
   refine: false,
   dBatchNorm: false,
   evalBatchNorm: true,
   ema: 0,
 };
+
+/** The parts of a configuration that shape the networks. */
+export type NetConfig = Pick<DcganConfig, "arch" | "width" | "hidden" | "dropout" | "dBatchNorm" | "refine">;
 
 /** Options of `makeDcgan`: any part of a `DcganConfig` (the rest from `TUTORIAL_DCGAN`). */
 export type DcganOptions = Partial<DcganConfig>;
@@ -106,7 +117,7 @@ export interface GanNets {
  * assert.equal(outputShape.join(), "2,1,28,28");
  * ```
  */
-export function dcganNets(cfg: Pick<DcganConfig, "arch" | "width" | "dropout" | "dBatchNorm" | "refine">): GanNets {
+export function dcganNets(cfg: NetConfig): GanNets {
   const nets = layers(cfg);
   // D runs in training mode only: its batch norm (if any) normalises with the batch's statistics,
   // so the running statistics it would return are never needed.
@@ -121,7 +132,7 @@ export function dcganNets(cfg: Pick<DcganConfig, "arch" | "width" | "dropout" | 
 }
 
 function layers(
-  cfg: Pick<DcganConfig, "arch" | "width" | "dropout" | "dBatchNorm" | "refine">,
+  cfg: NetConfig,
 ): Omit<GanNets, "dFeatures"> {
   const drop = (name: string) => (cfg.dropout > 0 ? { [name]: nn.dropout(cfg.dropout) } : {});
   if (cfg.arch === "tutorial") {
@@ -162,6 +173,7 @@ function layers(
   const k4 = { stride: 2, padding: "SAME" as const };
   return {
     generator: nn.serial({
+      ...(cfg.hidden > 0 ? { fcH: nn.dense(cfg.hidden, w02), bnH: nn.batchNorm(), actH: nn.relu } : {}),
       fc: nn.dense(7 * 7 * 2 * w, w02),
       bn0: nn.batchNorm(),
       act0: nn.relu,
@@ -188,8 +200,15 @@ function layers(
       act2: leaky,
       ...drop("drop2"),
       flat: nn.flatten(),
+      ...(cfg.hidden > 0
+        ? {
+          fcH: nn.dense(cfg.hidden, { wInit: nn.normal(0.02), useBias: !cfg.dBatchNorm }),
+          ...(cfg.dBatchNorm ? { bnH: nn.batchNorm() } : {}),
+          actH: leaky,
+        }
+        : {}),
     }),
-    featureSize: 2 * w * 7 * 7,
+    featureSize: cfg.hidden > 0 ? cfg.hidden : 2 * w * 7 * 7,
   };
 }
 

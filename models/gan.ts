@@ -27,6 +27,10 @@ export interface GanTrainConfig {
   beta2: number;
   /** One-sided label smoothing: D's target for real images is `1 − labelSmoothing`. */
   labelSmoothing: number;
+  /** "bce" (the non-saturating GAN loss) or "lsgan" (least squares, targets 1 and 0). */
+  loss: "bce" | "lsgan";
+  /** Share of each batch's fakes, those D rates most real, that G learns from (1: all; Sinha et al. 2020). */
+  topK: number;
   /** Sample with the running batch-norm statistics (true) or with the batch's own (false). */
   evalBatchNorm: boolean;
   /** Decay of an exponential moving average of the generator's weights used for sampling (0: none). */
@@ -109,10 +113,16 @@ export function makeGanTrainer(
   const dOptim = optim.adam(rate(cfg.dLearningRate), betas);
   type Opt = optim.StateOf<typeof gOptim>;
   const realTarget = 1 - cfg.labelSmoothing;
+  // Per-example loss of D's outputs against a target, and the output that separates real from fake.
+  const dist = cfg.loss === "lsgan"
+    ? (out: Array, t: number) => out.sub(t).square()
+    : (out: Array, t: number) => nn.bceWithLogits(out, np.full(out.shape, t), { reduction: "none" });
+  const middle = cfg.loss === "lsgan" ? 0.5 : 0;
 
   const trainStep = (state: GanState, real: Array, labels: Array | null, key: Array): [GanState, GanMetrics] => {
     const [kz, kr, kf, kg] = random.split(key, 4);
     const n = real.shape[0];
+    const k = Math.max(1, Math.round(cfg.topK * n));
     const z = random.normal(kz, [n, parts.latent]);
     // One generator forward pass, linearized: its pullback serves the generator update below.
     const [[fake, gState], pullback] = vjp(
@@ -124,18 +134,22 @@ export function makeGanTrainer(
     const dLoss = (d: tree.PyTree): [Array, [Array, Array]] => {
       const r = parts.discriminate(d, real, labels, kr);
       const f = parts.discriminate(d, constFake, labels, kf);
-      const loss = nn.bceWithLogits(r, np.full([n], realTarget)).add(nn.bceWithLogits(f, np.zeros([n])));
-      return [loss, [r, f]];
+      return [dist(r, realTarget).mean().add(dist(f, 0).mean()), [r, f]];
     };
     const [[dl, [r, f]], dg] = valueAndGrad(dLoss, { hasAux: true })(state.d) as [[Array, Array[]], tree.PyTree];
     const [dUpd, dOpt] = dOptim.update(dg, state.dOpt as Opt, state.d);
     const d = optim.applyUpdates(state.d, dUpd);
-    const accReal = stopGradient(r).greater(0).astype("float32").mean();
-    const accFake = stopGradient(f).less(0).astype("float32").mean();
+    const accReal = stopGradient(r).greater(middle).astype("float32").mean();
+    const accFake = stopGradient(f).less(middle).astype("float32").mean();
     // Generator update: non-saturating loss through the updated discriminator, same fakes.
     const gLoss = (x: Array) => {
-      const logits = parts.discriminate(d, x, labels, kg);
-      return nn.bceWithLogits(logits, np.ones([n]));
+      const out = parts.discriminate(d, x, labels, kg);
+      const each = dist(out, 1);
+      if (k >= n) return each.mean();
+      // Only the k fakes D rates most real: rank by counting the better-rated ones.
+      const o = stopGradient(out);
+      const rank = o.reshape([1, n]).greater(o.reshape([n, 1])).astype("float32").sum(1);
+      return np.where(rank.less(k), each, 0).sum().div(k);
     };
     const [gl, dFake] = valueAndGrad(gLoss)(fake) as [Array, Array];
     const [gg] = pullback([dFake, tree0(gState)]);

@@ -168,7 +168,7 @@ Deno.test("rocPlot: the PNG shows the curve in the first palette colour and the 
 Deno.test("imageRows: each image lands in its row and column with its grey level", async () => {
   const a = np.full([2, 1, 4, 4], 1), b = np.full([2, 1, 4, 4], 0.5);
   const c = await imageRows([{ label: "a", images: a }, { label: "b", images: b }], { scale: 1, pad: 2 });
-  const labelW = 6 + 4; // one character of 6 px and a pad each side
+  const labelW = 5 + 4; // one 5-px glyph and a pad each side
   assert.deepEqual(c.get(labelW + 1, 2 + 1), [255, 255, 255, 255]); // row a, column 0
   assert.deepEqual(c.get(labelW + 6 + 1, 2 + 6 + 1), [128, 128, 128, 255]); // row b, column 1
   assert.deepEqual(c.get(labelW + 4, 2 + 1), [255, 255, 255, 255].map((v, i) => (i < 3 ? v : 255))); // the pad is white
