@@ -196,6 +196,26 @@ export function webgpuInstance(): WebGpuBackend | null {
   return instance;
 }
 
+/**
+ * Submits pending work and waits until the GPU has finished everything wax gave it in this
+ * isolate (no-op when no WebGPU backend was created, or once the device is lost). Dropping a
+ * device with work still running makes wgpu wait about six seconds and then abort the process,
+ * which a software adapter under load can exceed: the test harness calls this after every test
+ * so each test module's isolate ends with an idle device.
+ *
+ * @example
+ * ```ts
+ * import { webgpuIdle } from "./mod.ts";
+ * await webgpuIdle(); // nothing to wait for: no device was created here
+ * ```
+ */
+export async function webgpuIdle(): Promise<void> {
+  const gpu = instance?.gpu;
+  if (!gpu || gpu.lost) return;
+  gpu.flush();
+  await gpu.device.queue.onSubmittedWorkDone();
+}
+
 /** Direct access to the WebGPU kernel table (tests and benchmarks). */
 export function webgpuKernels(): GpuKernels {
   return kernels;
