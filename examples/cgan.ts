@@ -7,41 +7,37 @@
  * the samples' label accuracy, MNIST score and Fréchet distance by wax's classifier.
  * `--digit 7 --count 64` draws 64 sevens from the latest checkpoint (training first if none).
  *
- * Run: `deno run -A examples/cgan.ts [--steps 3000] [--batch 64] [--digit 7 --count 64] [--resume]`
+ * Run: `deno run -A examples/cgan.ts [--steps 3000] [--batch 64] [--lr 5e-4] [--decay cosine|none] [--ema 0.999]
+ *      [--truncation 1] [--digit 7 --count 64] [--resume]`
  * @module
  */
 import { join } from "node:path";
 import { cpuUsage } from "node:process";
-import { np, random, save } from "../mod.ts";
+import { type Array as WaxArray, np, random } from "../mod.ts";
 import {
   batchesPerEpoch,
-  batchStream,
-  type Cgan,
   CheckpointManager,
   type ExampleSpec,
   FlagError,
   type Flags,
   formatDuration,
   formatMetric,
-  GAN_METRICS,
-  GanMonitor,
-  type GanState,
   loadMnist,
   makeCgan,
   MNIST_CGAN,
-  MnistMetrics,
   type RunConfig,
   runExample,
   saveGrid,
+  scoreGan,
   totalSteps,
-  TrainLog,
+  trainGan,
 } from "../models/mod.ts";
 
 const spec: ExampleSpec = {
   name: "cgan",
   summary: "Trains a conditional GAN on MNIST that draws the digit you ask for; writes a 10×10 grid (row r is\n" +
     "digit r), losses.csv/png, checkpoints and the samples' label accuracy and MNIST score to --out.",
-  defaults: { steps: 3000, batch: 64, lr: 2e-4, every: 500 },
+  defaults: { steps: 3000, batch: 64, lr: 5e-4, every: 500 },
   extra: {
     width: { type: "string", default: String(MNIST_CGAN.width), arg: "N", help: "channels of the compact nets" },
     labels: {
@@ -51,6 +47,24 @@ const spec: ExampleSpec = {
       help: "how D reads the label",
     },
     smooth: { type: "string", default: "0", arg: "X", help: "one-sided label smoothing of D's real targets" },
+    decay: {
+      type: "string",
+      default: "cosine",
+      choices: ["cosine", "none"],
+      help: "learning rates: cosine decay to 0 over the run, or constant",
+    },
+    ema: {
+      type: "string",
+      default: String(MNIST_CGAN.ema),
+      arg: "X",
+      help: "decay of the moving average of G's weights that draws the pictures (0: none)",
+    },
+    truncation: {
+      type: "string",
+      default: String(1),
+      arg: "X",
+      help: "scale of the latents of the pictures and scores (1: none; below 1 trades variety for clarity)",
+    },
     samples: { type: "string", default: "1000", arg: "N", help: "samples scored at the end (0: no scoring)" },
     digit: { type: "string", arg: "D", help: "draw --count samples of digit D from the latest checkpoint" },
     count: { type: "string", default: "64", arg: "N", help: "how many samples --digit draws" },
@@ -77,6 +91,9 @@ await runExample(spec, async (flags) => {
   const cpu0 = cpuSeconds();
   const width = numberFlag(flags, "width", (v) => Number.isInteger(v) && v >= 1, "an integer ≥ 1");
   const smooth = numberFlag(flags, "smooth", (v) => v >= 0 && v < 1, "a number in [0, 1)");
+  const ema = numberFlag(flags, "ema", (v) => v >= 0 && v < 1, "a number in [0, 1)");
+  const trunc = numberFlag(flags, "truncation", (v) => v > 0 && v <= 1, "a number in (0, 1]");
+  const decay = flags.extra.decay !== "none";
   const count = numberFlag(flags, "samples", (v) => Number.isInteger(v) && v >= 0, "an integer ≥ 0");
   const digit = flags.extra.digit === undefined
     ? null
@@ -90,7 +107,9 @@ await runExample(spec, async (flags) => {
     labelInput,
     learningRate: flags.lr,
     dLearningRate: flags.lr,
+    decaySteps: decay ? stop : 0,
     labelSmoothing: smooth,
+    ema,
     classes: 10,
   });
   const config: RunConfig = {
@@ -102,6 +121,8 @@ await runExample(spec, async (flags) => {
     batch: flags.batch,
     lr: flags.lr,
     smooth,
+    decay: decay ? "cosine" : "none",
+    ema,
     seed: flags.seed,
   };
   const key = random.key(flags.seed);
@@ -115,6 +136,11 @@ await runExample(spec, async (flags) => {
     run = r.tree;
     start = r.step;
   }
+  // Pictures and scores draw from the truncated latents (scaled by --truncation).
+  const draw = (z: WaxArray, labels: WaxArray | null) => {
+    if (!labels) throw new Error("examples/cgan.ts: a conditional sample needs its labels");
+    return gan.sample(run.state, z.mul(trunc), labels);
+  };
   // Ten fixed latents, one per column, repeated for each digit row.
   const styles = random.normal(kFixed, [10, gan.latent]);
   const gridZ = np.concatenate(Array.from({ length: 10 }, () => styles), 0);
@@ -122,40 +148,30 @@ await runExample(spec, async (flags) => {
   let sample = "";
   let last: Record<string, number> = {};
   if (digit === null || start === 0) {
-    const log = await TrainLog.open({ out: flags.out, names: GAN_METRICS, total: stop, start, title: "cGAN training" });
-    log.log(`MNIST: ${data.size} training images (${data.source}); steps ${start}..${stop} of batch ${flags.batch}`);
-    const monitor = new GanMonitor();
-    for await (const b of batchStream(data, { batchSize: flags.batch, key: kData, start, steps: stop })) {
-      const [state, metrics] = gan.step(run.state, b.x, b.y, random.foldIn(kSteps, b.step));
-      run = { state, key: run.key };
-      const done = b.step + 1;
-      const values = await log.step(done, b.epoch, { ...metrics });
-      const trouble = values && monitor.check(done, values);
-      if (trouble) {
-        const finite = Object.values(values).every(Number.isFinite);
-        const path = finite
-          ? await ckpt.save(done, run, { epoch: b.epoch, config })
-          : (await save(join(flags.out, "diverged.safetensors"), run), join(flags.out, "diverged.safetensors"));
-        await log.save();
-        log.done();
-        const latest = finite ? null : await ckpt.latest();
-        const good = finite
-          ? ""
-          : latest
-          ? `; the last good checkpoint is ${latest.path}`
-          : "; there is no earlier checkpoint";
-        console.error(`examples/cgan.ts: ${trouble} State at step ${done} saved to ${path}${good}.`);
-        Deno.exit(1);
-      }
-      if (done % flags.every === 0 || done === stop) {
-        sample = join(flags.out, `step_${String(done).padStart(5, "0")}.png`);
-        await saveGrid(sample, gan.sample(run.state, gridZ, gridY), { cols: 10 });
-        await ckpt.save(done, run, { epoch: b.epoch, config });
-        await log.save();
-      }
+    const trained = await trainGan({
+      out: flags.out,
+      data,
+      batch: flags.batch,
+      start,
+      stop,
+      every: flags.every,
+      dataKey: kData,
+      stepKey: kSteps,
+      run,
+      step: (state, x, y, k) => gan.step(state, x, y, k),
+      snapshot: (state) => gan.sample(state, gridZ.mul(trunc), gridY),
+      cols: 10,
+      ckpt,
+      config,
+      title: `cGAN training (${labelInput} D, batch ${flags.batch})`,
+    });
+    run = trained.run;
+    if (trained.diverged) {
+      console.error(`examples/cgan.ts: ${trained.diverged}`);
+      Deno.exit(1);
     }
-    log.done();
-    last = log.last ?? {};
+    sample = trained.sample;
+    last = trained.last;
   }
   const trainSeconds = (performance.now() - t0) / 1000;
   const took = () =>
@@ -163,7 +179,7 @@ await runExample(spec, async (flags) => {
   if (digit !== null) {
     const path = join(flags.out, `digit_${digit}.png`);
     const z = random.normal(random.foldIn(kFixed, 10 + digit), [drawCount, gan.latent]);
-    await saveGrid(path, gan.sample(run.state, z, int32(range(drawCount, () => digit))));
+    await saveGrid(path, draw(z, int32(range(drawCount, () => digit))));
     console.log(
       `cgan: ${drawCount} samples of digit ${digit} from the model at step ${
         stop > start ? stop : start
@@ -172,42 +188,15 @@ await runExample(spec, async (flags) => {
     return;
   }
   const grid = join(flags.out, "grid.png");
-  await saveGrid(grid, gan.sample(run.state, gridZ, gridY), { cols: 10 });
-  const scores = count > 0 ? await score(gan, run.state, random.foldIn(kFixed, 3), count, data) : "";
+  await saveGrid(grid, draw(gridZ, gridY), { cols: 10 });
+  const scores = count > 0
+    ? await scoreGan(draw, { latent: gan.latent, count, key: random.foldIn(kFixed, 3), conditional: true, data })
+    : "";
   console.log(
     `cgan: ${stop} steps${start ? ` (resumed at step ${start})` : ""} in ${formatDuration(trainSeconds)}; ` +
       `last D loss ${formatMetric(last.d ?? NaN)}, G loss ${formatMetric(last.g ?? NaN)}, ` +
       `D accuracy real ${formatMetric(last.accReal ?? NaN)} fake ${formatMetric(last.accFake ?? NaN)}; ` +
-      `samples ${sample || "(none: nothing to do)"}; ${scores}grid ${grid}; ` +
+      `samples ${sample || "(none: nothing to do)"}; ${scores}${trunc < 1 ? `latents ×${trunc}; ` : ""}grid ${grid}; ` +
       `losses ${join(flags.out, "losses.csv")}; checkpoints ${ckpt.dir}; ${took()}`,
   );
 });
-
-/** Label accuracy, MNIST score, confident share and Fréchet distance of `count` samples (digits in turn). */
-async function score(
-  gan: Cgan,
-  state: GanState,
-  key: np.Array,
-  count: number,
-  data: Awaited<ReturnType<typeof loadMnist>>,
-): Promise<string> {
-  const metrics = await MnistMetrics.load();
-  const test = await loadMnist({ split: "test" });
-  const labels = range(count, (i) => i % 10);
-  const parts = [];
-  for (let i = 0; i * 500 < count; i++) {
-    const n = Math.min(500, count - i * 500);
-    const z = random.normal(random.foldIn(key, i), [n, gan.latent]);
-    parts.push(gan.sample(state, z, int32(labels.slice(i * 500, i * 500 + n))));
-  }
-  const fake = await metrics.evaluate(np.concatenate(parts, 0), { reference: test, labels });
-  const n = Math.min(count, data.size);
-  const real = await metrics.evaluate(np.array(data.images.subarray(0, n * 784), { shape: [n, 1, 28, 28] }), {
-    reference: test,
-    labels: data.labels.subarray(0, n),
-  });
-  const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
-  return `${count} samples: label accuracy ${pct(fake.labelAccuracy!)} (real ${pct(real.labelAccuracy!)}), ` +
-    `MNIST score ${fake.score.toFixed(2)} (real ${real.score.toFixed(2)}), confident ${pct(fake.confident)} ` +
-    `(real ${pct(real.confident)}), Fréchet ${fake.frechet!.toFixed(2)} (real-vs-real ${real.frechet!.toFixed(2)}); `;
-}

@@ -279,8 +279,8 @@ async function arrowField(problem: Problem, n = 17): Promise<[Vec2[], Vec2[]]> {
   const inset = ([a, b]: Vec2): Vec2 => [a + (b - a) / n / 2, b - (b - a) / n / 2];
   const g = gridPoints({ nx: n, ny: n, x: inset(problem.x), y: inset(problem.y) });
   const grads = await jit(vmap(grad(problem.f)))(np.stack([np.array(g.xs), np.array(g.ys)], 1)).data();
-  const pts = globalThis.Array.from(g.xs, (x, i) => [x, g.ys[i]] as Vec2);
-  return [pts, pts.map((_, i) => [grads[2 * i], grads[2 * i + 1]] as Vec2)];
+  const pts = globalThis.Array.from(g.xs, (x, i): Vec2 => [x, g.ys[i]]);
+  return [pts, pts.map((_, i): Vec2 => [grads[2 * i], grads[2 * i + 1]])];
 }
 
 const NAMES = "ABCD";
@@ -473,7 +473,7 @@ if (import.meta.main) {
       },
     }).values;
   } catch (e) {
-    usage((e as Error).message);
+    usage(e instanceof Error ? e.message : String(e));
   }
   if (values.help) {
     console.log(USAGE);

@@ -10,13 +10,15 @@
  * - Upscaler: a small super-resolution net beside nearest and bilinear upsampling.
  *
  * It loads the checkpoints the model examples write (`out/dcgan/`, `out/cgan/`, `out/vae/`); a
- * model without one gets a small stand-in trained here first (about two minutes for all of them
- * on two cores), saved in `out/studio/` and reused next time.
+ * model without one gets a small stand-in trained here first (about 95 CPU-seconds for all of
+ * them and the upscaler, under two minutes on two cores), saved in `out/studio/` and reused next
+ * time. The nets' shape is read from each checkpoint's parameters.
  *
  * Run: `deno run -A examples/studio.ts [--port 8000] [--host 127.0.0.1] [--checkpoints out]`
  * @module
  */
 import { parseArgs } from "node:util";
+import { cpuUsage } from "node:process";
 import { join } from "node:path";
 import { type BackendName, useBackend } from "../mod.ts";
 import { type Dataset, formatDuration, loadMnist } from "../models/mod.ts";
@@ -24,17 +26,16 @@ import { findDirections } from "./studio/directions.ts";
 import type { Studio } from "./studio/handlers.ts";
 import {
   checkpointDirs,
-  type Encoder,
   FULL_EXAMPLE,
   ganGenerator,
-  type Generator,
+  type Loaded,
   loadLatest,
   MODEL_NAMES,
   type ModelName,
   vaeModel,
 } from "./studio/models.ts";
-import { createHandler, LIMITS } from "./studio/server.ts";
-import { trainSmall } from "./studio/train.ts";
+import { createHandler, LIMITS, messageOf } from "./studio/server.ts";
+import { DEFAULT_STEPS, SMALL, trainSmall } from "./studio/train.ts";
 import { trainUpscaler, type Upscaler, upscalerFrom } from "./studio/upscale.ts";
 
 const USAGE = `Usage: deno run -A examples/studio.ts [flags]
@@ -48,7 +49,7 @@ Flags:
   --host NAME         address to listen on (default 127.0.0.1)
   --checkpoints DIR   where the model examples wrote their output (default out)
   --train-steps N     steps of each small GAN the studio trains when a checkpoint is missing; the
-                      VAE gets 3N and the upscaler 2N (default 200)
+                      VAE gets ${SMALL.vae.stepsPer}N, the upscaler ${SMALL.upscaler.stepsPer}N (default ${DEFAULT_STEPS})
   --score N           test images the upscaler's PSNR is measured on (default 10000)
   --retrain           train the studio's own small models and upscaler again
   --queue N           picture requests that may wait before the studio answers 503 (default 32)
@@ -56,21 +57,22 @@ Flags:
   --help              print this and exit
 `;
 
-/** The parsed flags, or exit 2 with the usage and the reason. */
-function flags() {
-  const fail = (why: string): never => {
-    console.error(`${USAGE}\nexamples/studio.ts: ${why}`);
-    Deno.exit(2);
-  };
-  let values: Record<string, string | boolean | undefined> = {};
+/** Exits 2 with the usage and the reason. */
+function fail(why: string): never {
+  console.error(`${USAGE}\nexamples/studio.ts: ${why}`);
+  Deno.exit(2);
+}
+
+/** The flags as parseArgs reads them, or exit 2. */
+function readArgs() {
   try {
-    ({ values } = parseArgs({
+    return parseArgs({
       args: Deno.args,
       options: {
         port: { type: "string", default: "8000" },
         host: { type: "string", default: "127.0.0.1" },
         checkpoints: { type: "string", default: "out" },
-        "train-steps": { type: "string", default: "200" },
+        "train-steps": { type: "string", default: String(DEFAULT_STEPS) },
         score: { type: "string", default: "10000" },
         retrain: { type: "boolean", default: false },
         queue: { type: "string", default: "32" },
@@ -79,35 +81,42 @@ function flags() {
       },
       strict: true,
       allowPositionals: false,
-    }));
+    }).values;
   } catch (e) {
-    fail((e as Error).message);
+    return fail(messageOf(e));
   }
+}
+
+/** A --backend value, or exit 2. */
+function backendName(v: string | undefined): BackendName | undefined {
+  if (v === undefined || v === "cpu" || v === "webgpu") return v;
+  return fail(`--backend must be cpu or webgpu, got ${v}`);
+}
+
+/** The parsed flags, or exit 2 with the usage and the reason. */
+function flags() {
+  const values = readArgs();
   if (values.help) {
     console.log(USAGE);
     Deno.exit(0);
   }
-  const int = (name: string, min: number, max: number) => {
-    const raw = String(values[name]);
+  const int = (name: string, raw: string, min: number, max: number) => {
     const v = Number(raw);
     if (!/^\d+$/.test(raw) || v < min || v > max) {
       fail(`--${name} must be an integer from ${min} to ${max}, got ${raw}`);
     }
     return v;
   };
-  const backend = values.backend as string | undefined;
-  if (backend !== undefined && backend !== "cpu" && backend !== "webgpu") {
-    fail(`--backend must be cpu or webgpu, got ${backend}`);
-  }
+  const backend = values.backend;
   return {
-    port: int("port", 0, 65535),
-    host: String(values.host),
-    root: String(values.checkpoints),
-    trainSteps: int("train-steps", 1, 100000),
-    score: int("score", 1, 10000),
-    retrain: values.retrain === true,
-    queue: int("queue", 0, 10000),
-    backend: backend as BackendName | undefined,
+    port: int("port", values.port, 0, 65535),
+    host: values.host,
+    root: values.checkpoints,
+    trainSteps: int("train-steps", values["train-steps"], 1, 100000),
+    score: int("score", values.score, 1, 10000),
+    retrain: values.retrain,
+    queue: int("queue", values.queue, 0, 10000),
+    backend: backendName(backend),
   };
 }
 
@@ -115,56 +124,71 @@ const opts = flags();
 if (opts.backend) await useBackend(opts.backend);
 const t0 = performance.now();
 
+/** CPU seconds this process has used (all threads). */
+const cpuSeconds = () => {
+  const u = cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+const cpu0 = cpuSeconds();
+
 /** Loads (or trains) the models, the upscaler and the tuner's directions; the data sets are dropped after. */
 async function build(): Promise<Studio> {
   let train: Dataset | null = null;
   const trainData = async () => (train ??= await loadMnist({ split: "train" }));
   const test = await loadMnist({ split: "test", range: [0, 1] });
-
-  /** A model from its example's checkpoint, else the studio's small one, trained first if needed. */
-  const model = async (name: ModelName): Promise<{ generator: Generator; encoder?: Encoder }> => {
-    const dirs = checkpointDirs(opts.root, name);
-    let ckpt = await loadLatest(dirs.full);
-    const small = !ckpt;
-    if (!ckpt && !opts.retrain) ckpt = await loadLatest(dirs.small);
-    if (!ckpt) {
-      const steps = name === "vae" ? 3 * opts.trainSteps : opts.trainSteps;
-      console.error(
-        `studio: no ${name} checkpoint in ${dirs.full}; training a small one (${steps} steps) into ${dirs.small}. ` +
-          `\`${FULL_EXAMPLE[name]}\` trains the full-quality model.`,
-      );
-      await trainSmall(name, dirs.small, { steps, data: await trainData() });
-      ckpt = (await loadLatest(dirs.small))!;
-    }
-    if (name === "vae") return vaeModel(ckpt, small);
-    return { generator: ganGenerator(name, ckpt, small) };
+  /** Runs one startup phase and logs its CPU time when it trained something. */
+  const phase = async <T>(what: string, work: () => Promise<T>): Promise<T> => {
+    const c = cpuSeconds();
+    const out = await work();
+    console.error(`studio: ${what} took ${(cpuSeconds() - c).toFixed(1)} CPU-s`);
+    return out;
   };
 
-  const generators = {} as Record<ModelName, Generator>;
-  let encoder: Encoder | undefined;
-  for (const name of MODEL_NAMES) {
-    const m = await model(name);
-    generators[name] = m.generator;
-    encoder ??= m.encoder;
-  }
+  /** A model's checkpoint from its example, else the studio's small one, trained first if needed. */
+  const checkpoint = async (name: ModelName): Promise<{ ckpt: Loaded; small: boolean }> => {
+    const dirs = checkpointDirs(opts.root, name);
+    const full = await loadLatest(dirs.full);
+    if (full) return { ckpt: full, small: false };
+    const saved = opts.retrain ? null : await loadLatest(dirs.small);
+    if (saved) return { ckpt: saved, small: true };
+    const steps = name === "vae" ? SMALL.vae.stepsPer * opts.trainSteps : opts.trainSteps;
+    console.error(
+      `studio: no ${name} checkpoint in ${dirs.full}; training a small one (${steps} steps) into ${dirs.small}. ` +
+        `\`${FULL_EXAMPLE[name]}\` trains the full-quality model.`,
+    );
+    const data = await trainData();
+    await phase(`training the small ${name}`, () => trainSmall(name, dirs.small, { steps, data }));
+    const trained = await loadLatest(dirs.small);
+    if (!trained) throw new Error(`studio: the small ${name} was trained but ${dirs.small} has no checkpoint`);
+    return { ckpt: trained, small: true };
+  };
+
+  const dcgan = await checkpoint("dcgan");
+  const cgan = await checkpoint("cgan");
+  const vae = await checkpoint("vae");
+  const { generator, encoder } = vaeModel(vae.ckpt, vae.small);
+  const generators = {
+    dcgan: ganGenerator("dcgan", dcgan.ckpt, dcgan.small),
+    cgan: ganGenerator("cgan", cgan.ckpt, cgan.small),
+    vae: generator,
+  };
 
   const upDir = join(opts.root, "studio", "upscaler", "checkpoints");
   const saved = opts.retrain ? null : await loadLatest(upDir);
   let upscaler: Upscaler;
   if (saved) upscaler = upscalerFrom(saved);
   else {
-    console.error(`studio: training the upscaler (${2 * opts.trainSteps} steps) into ${upDir}`);
+    const steps = SMALL.upscaler.stepsPer * opts.trainSteps;
+    console.error(`studio: training the upscaler (${steps} steps) into ${upDir}`);
     const pixels = await trainData();
     const train01 = { ...pixels, images: pixels.images.map((v) => (v + 1) / 2) };
-    upscaler = await trainUpscaler(upDir, {
-      steps: 2 * opts.trainSteps,
-      train: train01,
-      test,
-      scoreImages: opts.score,
-    });
+    upscaler = await phase(
+      `training and scoring the upscaler`,
+      () => trainUpscaler(upDir, { steps, train: train01, test, scoreImages: opts.score }),
+    );
   }
-  const directions = await findDirections(encoder!, test);
-  return { generators, encoder: encoder!, directions, upscaler };
+  const directions = await findDirections(encoder, test);
+  return { generators, encoder, directions, upscaler };
 }
 
 const studio = await build();
@@ -180,7 +204,8 @@ console.error(
   `studio: upscaler PSNR on ${s.images} test images: 2× ${s.x2.net.toFixed(2)} dB (bilinear ${
     s.x2.bilinear.toFixed(2)
   }), 4× ${s.x4.net.toFixed(2)} dB (bilinear ${s.x4.bilinear.toFixed(2)}); limits: body ${LIMITS.body} B, ` +
-    `${LIMITS.steps} search steps; ready in ${formatDuration((performance.now() - t0) / 1000)}`,
+    `${LIMITS.steps} search steps; ready in ${formatDuration((performance.now() - t0) / 1000)} ` +
+    `(${(cpuSeconds() - cpu0).toFixed(0)} CPU-s)`,
 );
 Deno.serve({
   hostname: opts.host,

@@ -92,7 +92,7 @@ export function parseNoise(spec: string): Noise {
       `parseNoise: expected gaussian:SIGMA (SIGMA > 0) or mask:P (0 < P < 1), got ${JSON.stringify(spec)}`,
     );
   }
-  return { kind: m[1] as Noise["kind"], level };
+  return { kind: m[1] === "mask" ? "mask" : "gaussian", level };
 }
 
 /**
@@ -115,9 +115,10 @@ export function parseNoise(spec: string): Noise {
  * ```
  */
 export function addNoise(key: Array, x: Array, noise: Noise): Array {
-  if (noise.kind === "gaussian") return np.clip(x.add(random.normal(key, x.shape).mul(noise.level)), 0, 1);
-  if (noise.kind === "mask") return np.where(random.bernoulli(key, noise.level, x.shape), 0, x);
-  throw new Error(`addNoise: unknown noise kind ${JSON.stringify((noise as Noise).kind)}; use gaussian or mask`);
+  const { kind, level } = noise;
+  if (kind === "gaussian") return np.clip(x.add(random.normal(key, x.shape).mul(level)), 0, 1);
+  if (kind === "mask") return np.where(random.bernoulli(key, level, x.shape), 0, x);
+  throw new Error(`addNoise: unknown noise kind ${JSON.stringify(kind)}; use gaussian or mask`);
 }
 
 // He initialisation keeps the signal's scale through the ReLU layers; with Glorot's, the conv
@@ -196,7 +197,7 @@ export function makeAutoencoder(opts: AutoencoderOptions = {}): Autoencoder {
       const logits = logitsOf(p, input);
       return [nn.bceWithLogits(logits, x), logits];
     };
-    const [[loss, logits], grads] = valueAndGrad(lossOf, { hasAux: true })(state.params) as [[Array, Array], AeParams];
+    const [[loss, logits], grads] = valueAndGrad(lossOf, { hasAux: true })(state.params);
     const [updates, optState] = opt.update(grads, state.opt, state.params);
     const mse = nn.mse(nn.sigmoid(logits), x);
     return [{ params: optim.applyUpdates(state.params, updates), opt: optState }, { loss, mse }];
@@ -277,10 +278,10 @@ export async function imageRows(
     });
     for (let k = 0; k < r.images.shape[0]; k++) {
       const x0 = labelW + k * (w * scale + pad);
-      canvas.shade({ x: x0, y: y0, width: w * scale, height: h * scale }, (x, y) => {
+      canvas.shade({ x: x0, y: y0, width: w * scale, height: h * scale }, (x, y): Rgba => {
         const v = px[k * h * w + Math.floor((y - y0) / scale) * w + Math.floor((x - x0) / scale)];
         const g = Math.round(255 * Math.min(1, Math.max(0, v)));
-        return [g, g, g, 255] as Rgba;
+        return [g, g, g, 255];
       });
     }
   }

@@ -25,14 +25,17 @@ export interface CganConfig extends DcganConfig {
 /** The configuration `examples/cgan.ts` trains by default (chosen by measurement). */
 export const MNIST_CGAN: CganConfig = { ...MNIST_DCGAN, classes: 10, labelInput: "projection" };
 
+/** A conditional GAN discriminator's parameters: a DCGAN's, and the label embedding of a projection D. */
+export type CganD = { body: tree.ArrayTree; head: nn.LinearParams; embed: { table: Array } | null };
+
 /** A conditional GAN: initial state, a jitted train step and a sampler. */
 export interface Cgan {
   /** Fresh parameters and optimizer states. */
-  init(key: Array, imageShape?: number[]): GanState;
+  init(key: Array, imageShape?: number[]): GanState<CganD>;
   /** One D update then one G update on real images in [-1, 1] and their int32 labels; donates `state`. */
-  step(state: GanState, real: Array, labels: Array, key: Array): [GanState, GanMetrics];
+  step(state: GanState<CganD>, real: Array, labels: Array, key: Array): [GanState<CganD>, GanMetrics];
   /** Images `[N, 1, 28, 28]` of the classes `labels` (int32 `[N]`) for latents `z` `[N, latent]`. */
-  sample(state: GanState, z: Array, labels: Array): Array;
+  sample(state: GanState<CganD>, z: Array, labels: Array): Array;
   /** Latent size. */
   latent: number;
   /** Number of classes. */
@@ -91,13 +94,13 @@ export function makeCgan(opts: Partial<CganConfig> = {}): Cgan {
   const nets = dcganNets(config);
   const head = nn.dense(1, { wInit: nn.normal(0.02) });
   const embed = nn.embedding(classes, nets.featureSize, { init: nn.normal(0.02) });
-  type D = { body: tree.PyTree; head: nn.LinearParams; embed: { table: Array } | null };
+
   const withLabelMaps = (x: Array, labels: Array) => {
     const [n, , h, w] = x.shape;
     const maps = np.broadcastTo(oneHot(labels, classes).reshape([n, classes, 1, 1]), [n, classes, h, w]);
     return np.concatenate([x, maps], 1);
   };
-  const trainer = makeGanTrainer({
+  const trainer = makeGanTrainer<CganD>({
     latent,
     init(key, imageShape) {
       const [kg, kb, kh, ke] = random.split(key, 4);
@@ -105,8 +108,8 @@ export function makeCgan(opts: Partial<CganConfig> = {}): Cgan {
       const inShape = labelInput === "concat"
         ? [1, imageShape[0] + classes, ...imageShape.slice(1)]
         : [1, ...imageShape];
-      const d: D = {
-        body: nets.body.init(kb, inShape).params,
+      const d: CganD = {
+        body: nets.bodyParams(kb, inShape),
         head: head.init(kh, [1, nets.featureSize]).params,
         embed: labelInput === "projection" ? embed.init(ke, [1]).params : null,
       };
@@ -114,13 +117,12 @@ export function makeCgan(opts: Partial<CganConfig> = {}): Cgan {
     },
     generate(g, s, z, labels, training) {
       const input = np.concatenate([z, oneHot(labels!, classes)], 1);
-      return nets.generator.apply(g, input, { training, state: s }) as [Array, tree.PyTree];
+      return nets.generator.apply(g, input, { training, state: s });
     },
     discriminate(d, x, labels, key) {
-      const p = d as D;
-      const h = nets.dFeatures(p.body, labelInput === "concat" ? withLabelMaps(x, labels!) : x, key);
-      const logit = head.apply(p.head, h).reshape([x.shape[0]]);
-      return p.embed ? logit.add(embed.apply(p.embed, labels!).mul(h).sum(1)) : logit;
+      const h = nets.dFeatures(d.body, labelInput === "concat" ? withLabelMaps(x, labels!) : x, key);
+      const logit = head.apply(d.head, h).reshape([x.shape[0]]);
+      return d.embed ? logit.add(embed.apply(d.embed, labels!).mul(h).sum(1)) : logit;
     },
   }, config);
   return {

@@ -7,7 +7,7 @@
  * @module
  */
 import { join } from "node:path";
-import { type Array, jit, np, random, valueAndGrad } from "../mod.ts";
+import { Array, jit, np, random, valueAndGrad } from "../mod.ts";
 import * as nn from "../nn/mod.ts";
 import * as optim from "../optim/mod.ts";
 import { batches, batchesPerEpoch, batchStream, type Dataset, type DatasetName, loadMnist } from "./data/mod.ts";
@@ -189,9 +189,7 @@ export async function classifyImages(
   images: Dataset | Array,
   opts: { batchSize?: number } = {},
 ): Promise<Classified> {
-  const data: Dataset = "images" in images && images.images instanceof Float32Array
-    ? images
-    : await asDataset(images as Array);
+  const data: Dataset = images instanceof Array ? await asDataset(images) : images;
   const { classes, hidden } = clf.config;
   const probs = new Float64Array(data.size * classes);
   const features = new Float32Array(data.size * hidden);

@@ -9,9 +9,14 @@
  * step is one jitted function that donates the old state, so a training loop stays flat.
  * @module
  */
-import { type Array, jit, np, random, stopGradient, tree, valueAndGrad, vjp } from "../mod.ts";
+import { join } from "node:path";
+import { type Array, jit, np, random, save, stopGradient, tree, valueAndGrad, vjp } from "../mod.ts";
 import * as nn from "../nn/mod.ts";
 import * as optim from "../optim/mod.ts";
+import { batchStream, type Dataset, loadMnist } from "./data/mod.ts";
+import { saveGrid } from "./image.ts";
+import { MnistMetrics } from "./metrics_mnist.ts";
+import { type CheckpointManager, type RunConfig, TrainLog } from "./train/mod.ts";
 
 /** The optimizer and sampling settings of a GAN. */
 export interface GanTrainConfig {
@@ -27,18 +32,17 @@ export interface GanTrainConfig {
   beta2: number;
   /** One-sided label smoothing: D's target for real images is `1 − labelSmoothing`. */
   labelSmoothing: number;
-  /** "bce" (the non-saturating GAN loss) or "lsgan" (least squares, targets 1 and 0). */
-  loss: "bce" | "lsgan";
-  /** Share of each batch's fakes, those D rates most real, that G learns from (1: all; Sinha et al. 2020). */
-  topK: number;
   /** Sample with the running batch-norm statistics (true) or with the batch's own (false). */
   evalBatchNorm: boolean;
   /** Decay of an exponential moving average of the generator's weights used for sampling (0: none). */
   ema: number;
 }
 
-/** Everything a GAN training run carries from step to step. */
-export type GanState = {
+/** The state of the Adam optimizer of either network. */
+export type GanOptState = optim.StateOf<ReturnType<typeof optim.adam>>;
+
+/** Everything a GAN training run carries from step to step (`D`: the discriminator's parameters). */
+export type GanState<D extends tree.ArrayTree = tree.ArrayTree> = {
   /** Generator parameters. */
   g: tree.PyTree;
   /** Generator batch-norm statistics. */
@@ -46,11 +50,11 @@ export type GanState = {
   /** The moving average of the generator's weights (null without `ema`). */
   gEma: tree.PyTree;
   /** Discriminator parameters. */
-  d: tree.PyTree;
+  d: D;
   /** Generator optimizer state (Adam). */
-  gOpt: tree.PyTree;
+  gOpt: GanOptState;
   /** Discriminator optimizer state (Adam). */
-  dOpt: tree.PyTree;
+  dOpt: GanOptState;
 };
 
 /** What one GAN step reports (scalars on the device). */
@@ -68,12 +72,15 @@ export interface GanMetrics {
 /** The metric names of `GanMetrics`, in CSV column order. */
 export const GAN_METRICS: (keyof GanMetrics)[] = ["d", "g", "accReal", "accFake"];
 
-/** The parts of a GAN that the generic step needs; `labels` is null for an unconditional GAN. */
-export interface GanParts {
+/**
+ * The parts of a GAN that the generic step needs; `labels` is null for an unconditional GAN,
+ * `D` is the discriminator's parameter tree.
+ */
+export interface GanParts<D extends tree.ArrayTree = tree.ArrayTree> {
   /** Latent size. */
   latent: number;
   /** Fresh generator parameters and batch-norm state, and discriminator parameters. */
-  init(key: Array, imageShape: number[]): { g: tree.PyTree; gState: tree.PyTree; d: tree.PyTree };
+  init(key: Array, imageShape: number[]): { g: tree.PyTree; gState: tree.PyTree; d: D };
   /** Generator forward pass. */
   generate(
     g: tree.PyTree,
@@ -83,17 +90,17 @@ export interface GanParts {
     training: boolean,
   ): [Array, tree.PyTree];
   /** Discriminator logits `[N]` (training mode: dropout from `key`, batch statistics). */
-  discriminate(d: tree.PyTree, x: Array, labels: Array | null, key: Array): Array;
+  discriminate(d: D, x: Array, labels: Array | null, key: Array): Array;
 }
 
 /** A GAN's optimizers, state and step, built from its parts and configuration. */
-export interface GanTrainer {
+export interface GanTrainer<D extends tree.ArrayTree = tree.ArrayTree> {
   /** Fresh parameters and optimizer states. */
-  init(key: Array, imageShape?: number[]): GanState;
+  init(key: Array, imageShape?: number[]): GanState<D>;
   /** One D update, then one G update; donates `state`. */
-  step(state: GanState, real: Array, labels: Array | null, key: Array): [GanState, GanMetrics];
+  step(state: GanState<D>, real: Array, labels: Array | null, key: Array): [GanState<D>, GanMetrics];
   /** Generated images for `z` (and labels). */
-  sample(state: GanState, z: Array, labels: Array | null): Array;
+  sample(state: GanState<D>, z: Array, labels: Array | null): Array;
 }
 
 /**
@@ -103,73 +110,57 @@ export interface GanTrainer {
  * @param cfg Learning rates, betas, label smoothing, batch-norm mode of sampling.
  * @returns init, a jitted step and a jitted sampler.
  */
-export function makeGanTrainer(
-  parts: GanParts,
+export function makeGanTrainer<D extends tree.ArrayTree>(
+  parts: GanParts<D>,
   cfg: GanTrainConfig,
-): GanTrainer {
+): GanTrainer<D> {
   const betas = { b1: cfg.beta1, b2: cfg.beta2 };
   const rate = (lr: number) => (cfg.decaySteps > 0 ? optim.cosineDecay(lr, cfg.decaySteps) : lr);
   const gOptim = optim.adam(rate(cfg.learningRate), betas);
   const dOptim = optim.adam(rate(cfg.dLearningRate), betas);
-  type Opt = optim.StateOf<typeof gOptim>;
   const realTarget = 1 - cfg.labelSmoothing;
-  // Per-example loss of D's outputs against a target, and the output that separates real from fake.
-  const dist = cfg.loss === "lsgan"
-    ? (out: Array, t: number) => out.sub(t).square()
-    : (out: Array, t: number) => nn.bceWithLogits(out, np.full(out.shape, t), { reduction: "none" });
-  const middle = cfg.loss === "lsgan" ? 0.5 : 0;
+  const bce = (logits: Array, target: number) => nn.bceWithLogits(logits, np.full(logits.shape, target));
 
-  const trainStep = (state: GanState, real: Array, labels: Array | null, key: Array): [GanState, GanMetrics] => {
+  const trainStep = (state: GanState<D>, real: Array, labels: Array | null, key: Array): [GanState<D>, GanMetrics] => {
     const [kz, kr, kf, kg] = random.split(key, 4);
-    const n = real.shape[0];
-    const k = Math.max(1, Math.round(cfg.topK * n));
-    const z = random.normal(kz, [n, parts.latent]);
+    const z = random.normal(kz, [real.shape[0], parts.latent]);
     // One generator forward pass, linearized: its pullback serves the generator update below.
     const [[fake, gState], pullback] = vjp(
       (g: tree.PyTree) => parts.generate(g, state.gState, z, labels, true),
       state.g,
-    ) as [[Array, tree.PyTree], (ct: [Array, tree.PyTree]) => [tree.PyTree]];
+    );
     // Discriminator update on a real batch and a (constant) fake batch, each normalised on its own.
     const constFake = stopGradient(fake);
-    const dLoss = (d: tree.PyTree): [Array, [Array, Array]] => {
+    const dLoss = (d: D): [Array, [Array, Array]] => {
       const r = parts.discriminate(d, real, labels, kr);
       const f = parts.discriminate(d, constFake, labels, kf);
-      return [dist(r, realTarget).mean().add(dist(f, 0).mean()), [r, f]];
+      return [bce(r, realTarget).add(bce(f, 0)), [r, f]];
     };
-    const [[dl, [r, f]], dg] = valueAndGrad(dLoss, { hasAux: true })(state.d) as [[Array, Array[]], tree.PyTree];
-    const [dUpd, dOpt] = dOptim.update(dg, state.dOpt as Opt, state.d);
+    const [[dl, [r, f]], dg] = valueAndGrad(dLoss, { hasAux: true })(state.d);
+    const [dUpd, dOpt] = dOptim.update(dg, state.dOpt, state.d);
     const d = optim.applyUpdates(state.d, dUpd);
-    const accReal = stopGradient(r).greater(middle).astype("float32").mean();
-    const accFake = stopGradient(f).less(middle).astype("float32").mean();
+    const accReal = stopGradient(r).greater(0).astype("float32").mean();
+    const accFake = stopGradient(f).less(0).astype("float32").mean();
     // Generator update: non-saturating loss through the updated discriminator, same fakes.
-    const gLoss = (x: Array) => {
-      const out = parts.discriminate(d, x, labels, kg);
-      const each = dist(out, 1);
-      if (k >= n) return each.mean();
-      // Only the k fakes D rates most real: rank by counting the better-rated ones.
-      const o = stopGradient(out);
-      const rank = o.reshape([1, n]).greater(o.reshape([n, 1])).astype("float32").sum(1);
-      return np.where(rank.less(k), each, 0).sum().div(k);
-    };
-    const [gl, dFake] = valueAndGrad(gLoss)(fake) as [Array, Array];
-    const [gg] = pullback([dFake, tree0(gState)]);
-    const [gUpd, gOpt] = gOptim.update(gg, state.gOpt as Opt, state.g);
+    const [gl, dFake] = valueAndGrad((x: Array) => bce(parts.discriminate(d, x, labels, kg), 1))(fake);
+    const [gg] = pullback([dFake, tree.map((x: Array) => np.zerosLike(x), gState)]);
+    const [gUpd, gOpt] = gOptim.update(gg, state.gOpt, state.g);
     const g = optim.applyUpdates(state.g, gUpd);
     // The average starts fast (decay (1 + t) / (10 + t) at step t) so the init fades within ~100 steps.
     let gEma: tree.PyTree = null;
     if (cfg.ema > 0) {
-      const t = (gOpt as Opt)[0].count.astype("float32");
+      const t = gOpt[0].count.astype("float32");
       const decay = np.minimum(t.add(1).div(t.add(10)), cfg.ema);
       gEma = tree.map((e: Array, p: Array) => e.add(p.sub(e).mul(np.subtract(1, decay))), state.gEma, g);
     }
     return [{ g, gState, gEma, d, gOpt, dOpt }, { d: dl, g: gl, accReal, accFake }];
   };
 
-  const sampleFn = (state: GanState, z: Array, labels: Array | null) =>
+  const sampleFn = (state: GanState<D>, z: Array, labels: Array | null) =>
     parts.generate(state.gEma ?? state.g, state.gState, z, labels, !cfg.evalBatchNorm)[0];
 
   return {
-    init(key: Array, imageShape = [1, 28, 28]): GanState {
+    init(key: Array, imageShape = [1, 28, 28]): GanState<D> {
       const s = parts.init(key, imageShape);
       const gEma = cfg.ema > 0 ? tree.map((x: Array) => x.add(0), s.g) : null;
       return { ...s, gEma, gOpt: gOptim.init(s.g), dOpt: dOptim.init(s.d) };
@@ -177,14 +168,6 @@ export function makeGanTrainer(
     step: jit(trainStep, { donateArgnums: [0] }),
     sample: jit(sampleFn),
   };
-}
-
-/** Zeros shaped like every array of a tree (the cotangent of outputs we do not differentiate). */
-function tree0(t: tree.PyTree): tree.PyTree {
-  if (t === null || t === undefined || typeof t !== "object") return t;
-  if ("shape" in t && "dtype" in t) return np.zerosLike(t as Array);
-  if (globalThis.Array.isArray(t)) return t.map(tree0);
-  return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, tree0(v as tree.PyTree)]));
 }
 
 /** Options of `GanMonitor`. */
@@ -298,4 +281,163 @@ export async function latentWalk(key: Array, opts: { rows: number; cols: number;
     }
   }
   return np.array(out, { shape: [rows * cols, latent] });
+}
+
+/** What `trainGan` needs: where the run writes, its data and schedule, and how to step and picture it. */
+export interface TrainGanOptions<D extends tree.ArrayTree> {
+  /** Output folder: `losses.csv`/`.png`, `step_NNNNN.png` snapshots, `diverged.safetensors`. */
+  out: string;
+  /** The training images (and labels). */
+  data: Dataset;
+  /** Batch size. */
+  batch: number;
+  /** The step to start at (above 0 when resumed) and the step to stop at. */
+  start: number;
+  /** Steps in the whole run. */
+  stop: number;
+  /** Snapshot and checkpoint every this many steps (and at the end). */
+  every: number;
+  /** Draws the data order. */
+  dataKey: Array;
+  /** Folded with the step number: each step's key. */
+  stepKey: Array;
+  /** The run's tree (saved in checkpoints): its `state` is trained. */
+  run: { state: GanState<D>; key: Array };
+  /** One training step on a batch of images `x` with labels `y`. */
+  step(state: GanState<D>, x: Array, y: Array, key: Array): [GanState<D>, GanMetrics];
+  /** The images of a snapshot (the same latents each time). */
+  snapshot(state: GanState<D>): Array;
+  /** Columns of the snapshot grids. */
+  cols: number;
+  /** Where checkpoints go. */
+  ckpt: CheckpointManager;
+  /** The run's configuration (a checkpoint of another configuration is refused). */
+  config: RunConfig;
+  /** Title of the loss curves. */
+  title: string;
+}
+
+/** What `trainGan` returns. */
+export interface TrainGanResult<D extends tree.ArrayTree> {
+  /** The run's tree after the last step. */
+  run: { state: GanState<D>; key: Array };
+  /** The last logged interval's metric means. */
+  last: Record<string, number>;
+  /** The last snapshot written ("" if none). */
+  sample: string;
+  /** Null, or what went wrong and what to try, and where the state was saved, when training diverged. */
+  diverged: string | null;
+}
+
+/**
+ * Trains a GAN from `start` to `stop`: logs D and G losses and D's accuracy on real and fake
+ * images (`losses.csv`/`.png`), writes a snapshot grid and a checkpoint every `every` steps, and
+ * stops early when `GanMonitor` sees divergence, after saving the state (a checkpoint, or
+ * `diverged.safetensors` beside them when it holds NaNs, so `--resume` restarts from the last good one).
+ *
+ * @param opts The run (see `TrainGanOptions`).
+ * @returns The trained run, the last metrics, the last snapshot and the divergence message, if any.
+ *
+ * @example A few steps of a tiny DCGAN on 64 MNIST digits
+ * ```ts
+ * import assert from "node:assert";
+ * import { random } from "@wax/wax";
+ * import { CheckpointManager, loadMnist, makeDcgan, MNIST_DCGAN, trainGan } from "@wax/wax/models";
+ * const out = await Deno.makeTempDir();
+ * const data = await loadMnist({ split: "test", limit: 64 });
+ * const gan = makeDcgan({ ...MNIST_DCGAN, width: 4 });
+ * const z = random.normal(random.key(1), [4, gan.latent]);
+ * const r = await trainGan({
+ *   out, data, batch: 16, start: 0, stop: 4, every: 2, dataKey: random.key(2), stepKey: random.key(3),
+ *   run: { state: gan.init(random.key(0)), key: random.key(0) }, step: (s, x, _y, k) => gan.step(s, x, k),
+ *   snapshot: (s) => gan.sample(s, z), cols: 2, ckpt: new CheckpointManager(`${out}/checkpoints`),
+ *   config: { model: "doc" }, title: "doc",
+ * });
+ * assert.equal(r.diverged, null);
+ * assert.deepEqual(await new CheckpointManager(`${out}/checkpoints`).steps(), [2, 4]);
+ * await Deno.remove(out, { recursive: true });
+ * ```
+ */
+export async function trainGan<D extends tree.ArrayTree>(opts: TrainGanOptions<D>): Promise<TrainGanResult<D>> {
+  const { out, data, batch, start, stop, ckpt, config } = opts;
+  const log = await TrainLog.open({ out, names: GAN_METRICS, total: stop, start, title: opts.title });
+  log.log(`MNIST: ${data.size} training images (${data.source}); steps ${start}..${stop} of batch ${batch}`);
+  const monitor = new GanMonitor();
+  let run = opts.run;
+  let sample = "";
+  const stream = batchStream(data, { batchSize: batch, key: opts.dataKey, start, steps: stop });
+  for await (const b of stream) {
+    const [state, metrics] = opts.step(run.state, b.x, b.y, random.foldIn(opts.stepKey, b.step));
+    run = { state, key: run.key };
+    const done = b.step + 1;
+    const values = await log.step(done, b.epoch, { ...metrics });
+    const trouble = values && monitor.check(done, values);
+    if (trouble) {
+      const finite = Object.values(values).every(Number.isFinite);
+      const bad = join(out, "diverged.safetensors");
+      const path = finite ? await ckpt.save(done, run, { epoch: b.epoch, config }) : (await save(bad, run), bad);
+      await log.save();
+      log.done();
+      const latest = finite ? null : await ckpt.latest();
+      const good = finite
+        ? ""
+        : latest
+        ? `; the last good checkpoint is ${latest.path}`
+        : "; there is no earlier checkpoint";
+      return { run, last: values, sample, diverged: `${trouble} State at step ${done} saved to ${path}${good}.` };
+    }
+    if (done % opts.every === 0 || done === stop) {
+      sample = join(out, `step_${String(done).padStart(5, "0")}.png`);
+      await saveGrid(sample, opts.snapshot(run.state), { cols: opts.cols });
+      await ckpt.save(done, run, { epoch: b.epoch, config });
+      await log.save();
+    }
+  }
+  log.done();
+  return { run, last: log.last ?? {}, sample, diverged: null };
+}
+
+/**
+ * The samples' MNIST score, confident share and Fréchet distance to the test set by wax's
+ * classifier (and, for a conditional GAN, the share classified as the digit asked for), beside
+ * the same numbers for as many real training digits: one line of the examples' summary.
+ *
+ * @param draw Samples for latents `z` (and, when `conditional`, the digits `labels`, int32).
+ * @param opts `latent` size, `count` samples, the `key` of their latents, `conditional`, the training `data`.
+ * @returns "N samples: [label accuracy A% (real …), ]MNIST score S (real …), confident C% (real …), Fréchet F (real-vs-real …); ".
+ *
+ * @example
+ * ```ts ignore
+ * console.log(await scoreGan((z) => gan.sample(state, z), { latent: 64, count: 1000, key, data }));
+ * ```
+ */
+export async function scoreGan(
+  draw: (z: Array, labels: Array | null) => Array,
+  opts: { latent: number; count: number; key: Array; conditional?: boolean; data: Dataset },
+): Promise<string> {
+  const { latent, count, key, data } = opts;
+  const conditional = opts.conditional ?? false;
+  const metrics = await MnistMetrics.load();
+  const test = await loadMnist({ split: "test" });
+  const labels = globalThis.Array.from({ length: count }, (_, i) => i % 10);
+  const parts = [];
+  for (let i = 0; i * 500 < count; i++) {
+    const n = Math.min(500, count - i * 500);
+    const z = random.normal(random.foldIn(key, i), [n, latent]);
+    parts.push(draw(z, conditional ? np.array(labels.slice(i * 500, i * 500 + n), { dtype: "int32" }) : null));
+  }
+  const fake = await metrics.evaluate(np.concatenate(parts, 0), {
+    reference: test,
+    labels: conditional ? labels : undefined,
+  });
+  const n = Math.min(count, data.size);
+  const real = await metrics.evaluate(np.array(data.images.subarray(0, n * 784), { shape: [n, 1, 28, 28] }), {
+    reference: test,
+    labels: conditional ? data.labels.subarray(0, n) : undefined,
+  });
+  const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
+  const acc = conditional ? `label accuracy ${pct(fake.labelAccuracy!)} (real ${pct(real.labelAccuracy!)}), ` : "";
+  return `${count} samples: ${acc}MNIST score ${fake.score.toFixed(2)} (real ${real.score.toFixed(2)}), confident ` +
+    `${pct(fake.confident)} (real ${pct(real.confident)}), Fréchet ${fake.frechet!.toFixed(2)} ` +
+    `(real-vs-real ${real.frechet!.toFixed(2)}); `;
 }

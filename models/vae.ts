@@ -130,7 +130,7 @@ function vaeLayers(c: VaeConfig, imageShape: number[]): { body: Net; decoder: Ne
   const { hidden } = c;
   if (c.arch === "dense") {
     return {
-      body: nn.serial(nn.flatten(), nn.dense(hidden), nn.relu, nn.dense(hidden), nn.relu) as Net,
+      body: nn.serial(nn.flatten(), nn.dense(hidden), nn.relu, nn.dense(hidden), nn.relu),
       decoder: nn.serial(
         nn.dense(hidden),
         nn.relu,
@@ -138,7 +138,7 @@ function vaeLayers(c: VaeConfig, imageShape: number[]): { body: Net; decoder: Ne
         nn.relu,
         nn.dense(ch * h * w),
         nn.reshape([ch, h, w]),
-      ) as Net,
+      ),
     };
   }
   if (c.arch === "conv") {
@@ -147,7 +147,7 @@ function vaeLayers(c: VaeConfig, imageShape: number[]): { body: Net; decoder: Ne
     const conv = (k: number) => nn.conv2d(k, 4, { stride: 2, padding: "SAME", ...he });
     const up = (k: number) => nn.convTranspose2d(k, 4, { stride: 2, padding: "SAME", ...he });
     return {
-      body: nn.serial(conv(32), nn.relu, conv(64), nn.relu, nn.flatten(), nn.dense(hidden, he), nn.relu) as Net,
+      body: nn.serial(conv(32), nn.relu, conv(64), nn.relu, nn.flatten(), nn.dense(hidden, he), nn.relu),
       decoder: nn.serial(
         nn.dense(hidden, he),
         nn.relu,
@@ -157,7 +157,7 @@ function vaeLayers(c: VaeConfig, imageShape: number[]): { body: Net; decoder: Ne
         up(32),
         nn.relu,
         up(ch),
-      ) as Net,
+      ),
     };
   }
   throw new Error(`makeVae: unknown architecture ${JSON.stringify(c.arch)}; use "dense" or "conv"`);
@@ -187,7 +187,8 @@ function vaeLayers(c: VaeConfig, imageShape: number[]): { body: Net; decoder: Ne
  */
 export function makeVae(opts: VaeOptions = {}): Vae {
   const config: VaeConfig = { arch: opts.arch ?? "dense", latent: opts.latent ?? 20, hidden: opts.hidden ?? 512 };
-  for (const k of ["latent", "hidden"] as const) {
+  const sizes: ("latent" | "hidden")[] = ["latent", "hidden"];
+  for (const k of sizes) {
     if (!(Number.isInteger(config[k]) && config[k] >= 1)) {
       throw new Error(`makeVae: ${k} must be a positive integer, got ${config[k]}`);
     }
@@ -211,7 +212,7 @@ export function makeVae(opts: VaeOptions = {}): Vae {
       const t = elbo(p, x, key);
       return [t.rec.add(t.kl).mean(), t];
     };
-    const [[loss, t], grads] = valueAndGrad(lossOf, { hasAux: true })(state.params) as [[Array, ElboTerms], VaeParams];
+    const [[loss, t], grads] = valueAndGrad(lossOf, { hasAux: true })(state.params);
     const [updates, optState] = opt.update(grads, state.opt, state.params);
     const next: VaeState = { params: optim.applyUpdates(state.params, updates), opt: optState };
     const metrics = { loss, rec: t.rec.mean(), kl: t.kl.mean() };
@@ -299,4 +300,35 @@ export function interpolate(
     }
   }
   return out;
+}
+
+/**
+ * The points of Kingma & Welling's manifold figure for a 2-d latent: an `n` × `n` grid of the
+ * standard normal's quantiles at probabilities spread evenly over `[lo, hi]` on each axis, so
+ * that equal steps in the grid are equal steps in probability under the prior. Rows run from
+ * the top (largest z₂) down and columns from the left (smallest z₁) across, as the decoded
+ * images are laid out.
+ *
+ * @param n Points per side (≥ 2).
+ * @param opts `lo` and `hi`, the outermost probabilities (default 0.05 and 0.95).
+ * @returns `[n·n, 2]` latents, row-major: `(z₁, z₂)` of row `i`, column `j` at `(i·n + j)·2`.
+ *
+ * @example The corners are the 5 % and 95 % quantiles, ±1.645
+ * ```ts
+ * import assert from "node:assert";
+ * import { quantileGrid } from "@wax/wax/models";
+ * const g = await quantileGrid(3).data();
+ * assert(Math.abs(g[0] + 1.6449) < 1e-3 && Math.abs(g[1] - 1.6449) < 1e-3); // top left: (−1.645, 1.645)
+ * assert(Math.abs(g[8]) < 1e-6 && Math.abs(g[9]) < 1e-6); // the centre: (0, 0)
+ * ```
+ */
+export function quantileGrid(n: number, opts: { lo?: number; hi?: number } = {}): Array {
+  const { lo = 0.05, hi = 0.95 } = opts;
+  if (!(Number.isInteger(n) && n >= 2 && lo > 0 && lo < hi && hi < 1)) {
+    throw new Error(`quantileGrid: needs an integer n ≥ 2 and 0 < lo < hi < 1; got n ${n}, lo ${lo}, hi ${hi}`);
+  }
+  const q = random.erfinv(np.linspace(lo, hi, n).mul(2).sub(1)).mul(Math.SQRT2); // Φ⁻¹(p) = √2·erfinv(2p − 1)
+  const z1 = np.broadcastTo(q.reshape(1, n), [n, n]);
+  const z2 = np.broadcastTo(np.flip(q).reshape(n, 1), [n, n]);
+  return np.stack([z1, z2], -1).reshape(n * n, 2);
 }

@@ -7,15 +7,18 @@ import {
   auroc,
   batchStream,
   codePlot,
+  firstOfEachLabel,
   imageRows,
   loadMnist,
   makeAutoencoder,
   PALETTE,
   parseNoise,
+  pickImages,
   readPng,
   rgba,
   rocCurve,
   rocPlot,
+  saveGrid,
 } from "../models/mod.ts";
 import { assertSameCheckpoint, runExample, tinyMnist } from "./_examples_util.ts";
 
@@ -50,6 +53,63 @@ Deno.test("autoencoder: errors is each image's mean squared error, checked by a 
     for (let j = 0; j < 784; j++) s += (r[i * 784 + j] - xs[i * 784 + j]) ** 2;
     assert.ok(Math.abs(e[i] - s / 784) < 1e-6, `${e[i]} vs ${s / 784}`);
   }
+});
+
+Deno.test("autoencoder step: the loss is the cross-entropy of the noisy input's reconstruction against the clean image, by hand", async () => {
+  // The oracle: the noise the step draws from its key (addNoise with that key), the decoder's
+  // probabilities for the noisy input, and the Bernoulli cross-entropy and squared error in float64.
+  for (const noise of [null, { kind: "mask" as const, level: 0.4 }, { kind: "gaussian" as const, level: 0.3 }]) {
+    const ae = makeAutoencoder({ arch: "conv", code: 6, noise });
+    const s = ae.init(random.key(20));
+    const x = random.uniform(random.key(21), [2, 1, 28, 28]);
+    const key = random.key(22);
+    const input = noise ? addNoise(key, x, noise) : x;
+    const [p, xs] = [await ae.reconstruct(s.params, input).data(), await x.data()];
+    let [bce, se] = [0, 0];
+    for (let i = 0; i < p.length; i++) {
+      bce -= (xs[i] * Math.log(p[i]) + (1 - xs[i]) * Math.log(1 - p[i])) / p.length;
+      se += (p[i] - xs[i]) ** 2 / p.length;
+    }
+    const [, m] = ae.step(s, x, key);
+    const [loss, mse] = [await m.loss.item(), await m.mse.item()];
+    assert.ok(Math.abs(loss - bce) < 1e-5 * bce, `${noise?.kind}: loss ${loss} vs ${bce}`);
+    assert.ok(Math.abs(mse - se) < 1e-5 * se, `${noise?.kind}: mse ${mse} vs ${se}`);
+  }
+});
+
+Deno.test("pickImages and firstOfEachLabel: the images at given indices, and one example of each label first", async () => {
+  const data = {
+    images: Float32Array.from({ length: 5 * 4 }, (_, i) => i),
+    shape: [1, 2, 2] as [number, number, number],
+  };
+  const x = pickImages(data, [3, 1]);
+  assert.deepEqual(x.shape, [2, 1, 2, 2]);
+  assert.deepEqual([...await x.data()], [12, 13, 14, 15, 4, 5, 6, 7]);
+  assert.throws(() => pickImages(data, [5]), /pickImages: index 5 is outside the 5 images/);
+  assert.deepEqual(firstOfEachLabel([2, 2, 0, 1, 0, 2], 5), [2, 3, 0, 1, 4]);
+  assert.deepEqual(firstOfEachLabel([3, 3, 1], 3), [2, 0, 1]); // labels 0 and 2 do not occur
+  assert.throws(() => firstOfEachLabel([0, 1], 3), /firstOfEachLabel: n must be an integer from 0 to 2, got 3/);
+});
+
+Deno.test("saveGrid: an indexed-colour grid reads back with each image's grey level at its place", async () => {
+  // Three 2×2 images of levels 0, 0.5, 1 in two columns, scale 3, pad 1: image k starts at
+  // ((1 + (k mod 2)·3)·3, (1 + ⌊k/2⌋·3)·3) in pixels; the rest is white.
+  const imgs = np.array([0, 0, 0, 0, 0.5, 0.5, 0.5, 0.5, 1, 1, 1, 1], { shape: [3, 1, 2, 2] });
+  const dir = await Deno.makeTempDir();
+  const path = join(dir, "grid.png");
+  await saveGrid(path, imgs, { cols: 2, pad: 1, scale: 3, range: [0, 1], colors: 256 });
+  const png = await readPng(path);
+  assert.deepEqual([png.width, png.height], [(2 * 3 + 1) * 3, (2 * 3 + 1) * 3]);
+  for (const [k, level] of [[0, 0], [1, 128], [2, 255]]) {
+    const [x0, y0] = [(1 + (k % 2) * 3) * 3, (1 + Math.floor(k / 2) * 3) * 3];
+    for (const [dx, dy] of [[0, 0], [5, 5], [2, 4]]) {
+      assert.deepEqual(png.get(x0 + dx, y0 + dy), [level, level, level, 255]);
+    }
+  }
+  assert.deepEqual(png.get(0, 0), [255, 255, 255, 255]); // padding
+  assert.deepEqual(png.get(12 + 1, 12 + 1), [255, 255, 255, 255]); // the empty fourth cell
+  assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["grid.png"]); // no temp file left
+  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("addNoise: Gaussian noise has mean 0 and the level as std; masking zeroes that fraction and keeps the rest", async () => {

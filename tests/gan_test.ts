@@ -2,9 +2,10 @@
 import assert from "node:assert/strict";
 import { type Array, np, random, tree } from "../mod.ts";
 import {
+  type Cgan,
   CheckpointManager,
+  type Dcgan,
   GanMonitor,
-  type GanState,
   latentWalk,
   makeCgan,
   makeDcgan,
@@ -12,9 +13,15 @@ import {
   oneHot,
 } from "../models/mod.ts";
 
-const small = { ...MNIST_DCGAN, width: 4 };
-const copy = (s: GanState): GanState => tree.map((x: Array) => x.add(0), s) as GanState;
-const leaves = (t: unknown) => tree.leaves(t as tree.PyTree) as Array[];
+// The bare compact nets (no refining convolution, no batch norm in D, no weight average), small;
+// the options the default adds are tested on their own below.
+const small = { ...MNIST_DCGAN, width: 4, refine: false, dBatchNorm: false, ema: 0 };
+/** The arrays of a tree, in order. */
+const leaves = (t: tree.PyTree) => tree.leaves<Array>(t);
+/** Copies of the arrays of a tree (a step donates the state it is given). */
+const copyLeaves = (t: tree.PyTree) => leaves(t).map((x) => x.add(0));
+/** An array's values as plain numbers. */
+const values = async (x: Array) => globalThis.Array.from(await x.data());
 
 Deno.test("dcgan/cgan: shapes of the tutorial and compact nets", async () => {
   const tut = makeDcgan();
@@ -25,8 +32,18 @@ Deno.test("dcgan/cgan: shapes of the tutorial and compact nets", async () => {
   const s = gan.init(random.key(0));
   const x = gan.sample(s, random.normal(random.key(1), [3, gan.latent]));
   assert.deepEqual(x.shape, [3, 1, 28, 28]);
-  const v = await x.data();
+  const v = await values(x);
   assert.ok(v.every((p) => p >= -1 && p <= 1), "tanh output in [-1, 1]");
+  // A dense hidden layer each side: G's input layer and D's features take its size.
+  const ex = makeDcgan({ ...small, hidden: 8, refine: true, dBatchNorm: true });
+  const es = ex.init(random.key(0));
+  assert.deepEqual(es.d.head.w.shape, [8, 1], "D's logit reads the hidden layer's 8 features");
+  assert.deepEqual(ex.sample(es, random.normal(random.key(1), [2, ex.latent])).shape, [2, 1, 28, 28]);
+  const bare = makeDcgan({ ...small, hidden: 0, refine: false }).init(random.key(0));
+  // Bare G: fc.w, bn0 (scale, bias), up1.w, bn1 (scale, bias), up2 (w, b): 8 arrays. Hidden adds
+  // fcH.w and bnH (scale, bias); refine makes up2 bias-free and adds bn2 (scale, bias) and `to` (w, b).
+  assert.equal(leaves(bare.g).length, 8);
+  assert.equal(leaves(es.g).length, 8 + 3 - 1 + 4, "hidden and refine add G's fcH, bnH, bn2 and to");
   for (const labelInput of ["projection", "concat"] as const) {
     const c = makeCgan({ width: 4, labelInput });
     const cs = c.init(random.key(0));
@@ -36,9 +53,9 @@ Deno.test("dcgan/cgan: shapes of the tutorial and compact nets", async () => {
   assert.deepEqual(await oneHot(np.array([1, 0], { dtype: "int32" }), 3).tolist(), [[0, 1, 0], [1, 0, 0]]);
   // A latent walk's rows start and end at independent draws, with norms kept along the way.
   const z = await latentWalk(random.key(3), { rows: 2, cols: 5, latent: 64 });
-  const norms = (await z.square().sum(1).sqrt().data()) as Float32Array;
+  const norms = await values(z.square().sum(1).sqrt());
   for (let r = 0; r < 2; r++) {
-    const row = [...norms.subarray(5 * r, 5 * r + 5)];
+    const row = norms.slice(5 * r, 5 * r + 5);
     const [lo, hi] = [Math.min(row[0], row[4]), Math.max(row[0], row[4])];
     for (const n of row) assert.ok(n > 0.9 * lo && n < 1.1 * hi, `slerp keeps the norm: ${row}`);
   }
@@ -48,17 +65,30 @@ Deno.test("dcgan/cgan: one jitted step gives finite losses and moves every param
   const real = random.uniform(random.key(1), [8, 1, 28, 28], { minval: -1, maxval: 1 });
   const labels = np.array([0, 1, 2, 3, 4, 5, 6, 7], { dtype: "int32" });
   const lr = 1e-3;
-  const models = [
-    ["dcgan", makeDcgan({ ...small, learningRate: lr, dLearningRate: lr })],
-    ["cgan", makeCgan({ width: 4, learningRate: lr, dLearningRate: lr })],
-  ] as const;
-  for (const [name, gan] of models) {
-    const s0 = gan.init(random.key(0));
-    const before = copy(s0);
+  const opts = { learningRate: lr, dLearningRate: lr };
+  // The compact nets plain, and with every option that adds parameters (a dense hidden layer
+  // each side, G's refining convolution, batch norm in D).
+  const extras = { ...small, ...opts, hidden: 8, refine: true, dBatchNorm: true };
+  // One step from a fresh init: copies of both nets' parameters before it, the state after it.
+  const oneStep = (gan: Dcgan | Cgan) => {
     const key = random.key(2);
-    const [s1, m] = name === "cgan"
-      ? (gan as ReturnType<typeof makeCgan>).step(s0, real, labels, key)
-      : (gan as ReturnType<typeof makeDcgan>).step(s0, real, key);
+    if ("classes" in gan) {
+      const s0 = gan.init(random.key(0));
+      const before = { g: copyLeaves(s0.g), d: copyLeaves(s0.d) };
+      return { before, after: gan.step(s0, real, labels, key) };
+    }
+    const s0 = gan.init(random.key(0));
+    const before = { g: copyLeaves(s0.g), d: copyLeaves(s0.d) };
+    return { before, after: gan.step(s0, real, key) };
+  };
+  const models: [string, Dcgan | Cgan][] = [
+    ["dcgan", makeDcgan({ ...small, ...opts })],
+    ["dcgan+hidden+refine+dBN", makeDcgan(extras)],
+    ["cgan", makeCgan({ width: 4, ...opts })],
+    ["cgan concat", makeCgan({ width: 4, labelInput: "concat", ...opts })],
+  ];
+  for (const [name, gan] of models) {
+    const { before, after: [s1, m] } = oneStep(gan);
     for (const k of ["d", "g", "accReal", "accFake"] as const) {
       const v = await m[k].item();
       assert.ok(Number.isFinite(v), `${name} ${k} = ${v}`);
@@ -67,10 +97,10 @@ Deno.test("dcgan/cgan: one jitted step gives finite losses and moves every param
     // Adam's first update is lr · g / (|g| + eps): every parameter with a finite, non-zero
     // gradient moves by almost exactly lr, none by more.
     for (const net of ["g", "d"] as const) {
-      const [a, b] = [leaves(before[net]), leaves(s1[net])];
+      const [a, b] = [before[net], leaves(s1[net])];
       assert.equal(a.length, b.length);
       for (let i = 0; i < a.length; i++) {
-        const delta = (await b[i].sub(a[i]).abs().data()) as Float32Array;
+        const delta = await values(b[i].sub(a[i]).abs());
         assert.ok(delta.every((d) => d <= lr * 1.0001), `${name}.${net} leaf ${i}: a step larger than lr`);
         const moved = delta.filter((d) => d > 0.5 * lr).length / delta.length;
         assert.ok(moved > 0.5, `${name}.${net} leaf ${i} [${a[i].shape}]: only ${moved} of it got a gradient`);
@@ -83,14 +113,14 @@ Deno.test("dcgan: the moving average of G's weights follows them with decay min(
   const gan = makeDcgan({ ...small, ema: 0.99 });
   let s = gan.init(random.key(0));
   const real = random.uniform(random.key(1), [4, 1, 28, 28], { minval: -1, maxval: 1 });
-  let ema = await leaves(s.g)[0].data() as Float32Array;
-  assert.deepEqual(ema, await leaves(s.gEma)[0].data(), "the average starts at the initial weights");
+  let ema = await values(leaves(s.g)[0]);
+  assert.deepEqual(ema, await values(leaves(s.gEma)[0]), "the average starts at the initial weights");
   for (let t = 1; t <= 3; t++) {
     [s] = gan.step(s, real, random.key(1 + t));
     const decay = Math.min(0.99, (1 + t) / (10 + t));
-    const w = await leaves(s.g)[0].data() as Float32Array;
+    const w = await values(leaves(s.g)[0]);
     ema = ema.map((e, i) => decay * e + (1 - decay) * w[i]);
-    const got = await leaves(s.gEma)[0].data() as Float32Array;
+    const got = await values(leaves(s.gEma)[0]);
     assert.ok(got.every((v, i) => Math.abs(v - ema[i]) < 1e-6), `step ${t}`);
   }
 });

@@ -12,7 +12,7 @@ import { CancelledError, JobQueue, QueueFullError } from "../examples/studio/que
 import { bilinearMatrix, downsample, nearest, psnr } from "../examples/studio/upscale.ts";
 import { inkAndSlant, topEigen } from "../examples/studio/directions.ts";
 import { composite, searchLatent } from "../examples/studio/optimize.ts";
-import type { Generator } from "../examples/studio/models.ts";
+import { child, type Generator, leaf } from "../examples/studio/models.ts";
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 const CKPT = Deno.makeTempDirSync({ prefix: "wax_studio_" });
@@ -22,12 +22,18 @@ globalThis.addEventListener("unload", () => Deno.removeSync(CKPT, { recursive: t
 
 Deno.test("studio params: valid values are read, anything else is a 400 naming the parameter", () => {
   const spec = QUERY_SPECS["/sample.png"];
-  assert.deepEqual(parseQuery(new URLSearchParams("seed=42&model=cgan&label=3"), spec), {
+  assert.deepEqual(parseQuery(new URLSearchParams("seed=42&model=cgan&label=3"), spec).values(), {
     seed: 42,
     model: "cgan",
     label: 3,
     size: 280,
   });
+  // Values come typed by their spec (checked by `deno check`): no cast at the call sites.
+  const q = parseQuery(new URLSearchParams("seed=7"), spec);
+  const typed: [number | undefined, number, "dcgan" | "cgan" | "vae"] = [q.get("seed"), q.get("size"), q.get("model")];
+  assert.deepEqual(typed, [7, 280, "dcgan"]);
+  // @ts-expect-error: /sample.png has no parameter "t"
+  assert.equal(q.get("t"), undefined);
   const bad: [string, string, RegExp][] = [
     ["seed=-1", "seed", /seed must be an integer from 0 to 2147483647, got "-1"/],
     ["seed=1.5", "seed", /integer/],
@@ -47,7 +53,7 @@ Deno.test("studio params: valid values are read, anything else is a 400 naming t
     });
   }
   const mix = QUERY_SPECS["/mix.png"];
-  assert.deepEqual(parseQuery(new URLSearchParams("za=1,-2.5,.5e1&b=3&t=1"), mix).za, [1, -2.5, 5]);
+  assert.deepEqual(parseQuery(new URLSearchParams("za=1,-2.5,.5e1&b=3&t=1"), mix).get("za"), [1, -2.5, 5]);
   for (const q of ["t=1.01", "t=NaN", "t=Infinity", "za=1,,2", "za=11"]) {
     assert.throws(() => parseQuery(new URLSearchParams(`a=1&b=2&${q}`), mix), BadRequest, q);
   }
@@ -113,13 +119,13 @@ Deno.test("studio latent search: grad through a generator finds a latent that dr
     classes: 0,
     params: { w },
     render: (p, z) =>
-      np.divide(1, np.exp(np.matmul(z, (p as { w: np.Array }).w).neg()).add(1)).reshape([-1, 1, 28, 28]),
+      np.divide(1, np.exp(np.matmul(z, leaf(child(p, "w", "params"), "w")).neg()).add(1)).reshape([-1, 1, 28, 28]),
     sample: (z) => gen.render(gen.params, z, null),
     source: "test",
     steps: 0,
     small: true,
   };
-  const target = await gen.sample(np.array([[0.5, -1, 0.3, 0.8, -0.2, 1.1, 0, -0.7]]), null).data() as Float32Array;
+  const target = Float32Array.from(await gen.sample(np.array([[0.5, -1, 0.3, 0.8, -0.2, 1.1, 0, -0.7]]), null).data());
   const mask = Float32Array.from({ length: 784 }, (_, i) => (i % 28 < 14 ? 1 : 0));
   const search = { target, mask, steps: 150, restarts: 4, seed: 1, prior: 0, label: null };
   let last = null;
@@ -295,7 +301,7 @@ Deno.test({
 const chromium = chromiumPath();
 
 Deno.test({
-  name: "studio page in chromium: a digit, reload and seed links, the mixer, the outpainter, a 400 message",
+  name: "studio page in chromium: digit, reload, seed link, mixer, tuner, pattern maker, outpainter, upscaler, a 400",
   ignore: chromium === null,
   sanitizeOps: false,
   sanitizeResources: false,
@@ -368,8 +374,19 @@ Deno.test({
 
       // The outpainter keeps the left half of digit 5 of the VAE, measured against the server's own picture.
       await until(`document.querySelector("#outpaint-src")?.dataset.state === "ready"`);
+      // Every status line the page shows while the search runs, to see its progress.
+      await value(`(() => {
+        const el = document.querySelector("#outpaint-status");
+        globalThis.seen = [];
+        new MutationObserver(() => globalThis.seen.push(el.textContent))
+          .observe(el, { childList: true, characterData: true, subtree: true });
+      })()`);
       await page.click("#outpaint-run");
       await until(`document.querySelector("#outpaint-img")?.dataset.state === "done"`);
+      const seen = await value<string[]>(`globalThis.seen`);
+      const steps = seen.flatMap((l) => /^step (\d+)\/120 · error \d\.\d{4}$/.exec(l)?.[1] ?? []).map(Number);
+      assert(steps.length >= 3 && steps.every((v, i) => i === 0 || v > steps[i - 1]), `progress: ${seen.join(" | ")}`);
+      assert.match(seen.at(-1) ?? "", /^done: error \d\.\d{4} \(from \d\.\d{4}\)$/);
       const out = await pixels("#outpaint-img");
       const seed = await value<string>(`document.querySelector("#outpaint-seed").value`);
       const model = await value<string>(`document.querySelector("#outpaint-model").value`);
@@ -378,8 +395,70 @@ Deno.test({
       let worst = 0;
       for (let i = 0; i < 784; i++) if (i % 28 < 14) worst = Math.max(worst, Math.abs(out.red[i] - src[i]));
       assert(worst <= 1, `kept pixels moved by up to ${worst} grey levels`);
-      await page.screenshot({ path: `${CKPT}/page.png`, fullPage: true });
+      // The tuner: a principal-direction slider and the cGAN's class slider each change their picture.
+      const slide = async (img: string, input: string, to: string) => {
+        await ready(img);
+        const before = await pixels(img);
+        const was = await value<string>(`document.querySelector(${js(img)}).dataset.url`);
+        await value(`(() => {
+          const s = document.querySelector(${js(input)});
+          s.value = ${js(to)};
+          s.dispatchEvent(new Event("input"));
+        })()`);
+        await until(`(() => {
+          const i = document.querySelector(${js(img)});
+          return i.dataset.state === "ready" && i.dataset.url !== ${js(was)};
+        })()`);
+        const url = await value<string>(`document.querySelector(${js(img)}).dataset.url`);
+        assert.notDeepEqual((await pixels(img)).red, before.red, `${input} → ${to} did not change ${img}`);
+        return url;
+      };
+      assert.match(await slide("#tune-img", "#tune-pc1", "2.5"), /[?&]pc1=2\.5(&|$)/);
+      assert.match(await slide("#class-img", "#class-t", "7"), /[?&]class=7(&|$)/);
+
+      // The pattern maker: the search through the generator brings the drawn shape closer.
+      await page.click("#pattern-run");
+      await until(`document.querySelector("#pattern-img")?.dataset.state === "done"`);
+      const [error, initial] = await value<[number, number]>(`(() => {
+        const d = document.querySelector("#pattern-img").dataset;
+        return [Number(d.error), Number(d.initialError)];
+      })()`);
+      assert(error <= initial, `pattern error ${error} from ${initial}`);
+      assert.equal((await pixels("#pattern-img")).w, 28);
+
+      // The upscaler: three 2× pictures (56 pixels), the net's unlike bilinear's, and its PSNR figure.
+      const ups = [];
+      for (const m of ["nearest", "bilinear", "net"]) {
+        await ready(`#up-${m}`);
+        ups.push(await pixels(`#up-${m}`));
+      }
+      assert.deepEqual(ups.map((u) => u.w), [56, 56, 56]);
+      assert.notDeepEqual(ups[2].red, ups[1].red);
+      // A digit drawn on the upscaler's pad replaces the generated one in all three pictures.
+      const pad = await page.$("#up-pad");
+      const box = await pad?.boundingBox();
+      assert(box, "no upscaler pad");
+      const at = (
+        x: number,
+        y: number,
+      ): [number, number] => [box.x + (x / 28) * box.width, box.y + (y / 28) * box.height];
+      await page.mouse.move(...at(14, 5));
+      await page.mouse.down();
+      await page.mouse.move(...at(14, 23), { steps: 8 });
+      await page.mouse.up();
+      for (const m of ["nearest", "bilinear", "net"]) await ready(`#up-${m}`);
+      const drawn = await pixels("#up-net");
+      assert.equal(drawn.w, 56);
+      assert.notDeepEqual(drawn.red, ups[2].red);
+      assert.match(
+        await value<string>(`document.querySelector("#psnr").textContent`),
+        /^On 100 test digits its PSNR is \d+\.\d\d dB at 2× \(bilinear \d+\.\d\d dB, [+-]\d+\.\d\d dB\)/,
+      );
       await Deno.mkdir("out/studio", { recursive: true });
+      for (const panel of ["hero", "mixer", "tuner", "pattern", "outpaint", "upscaler"]) {
+        await (await page.$(`#${panel}`))?.screenshot({ path: `out/studio/test_${panel}.png` });
+      }
+      await page.screenshot({ path: `${CKPT}/page.png`, fullPage: true });
       await Deno.copyFile(`${CKPT}/page.png`, "out/studio/test_page.png");
 
       // A bad parameter in the link: the page shows the server's 400 message.

@@ -8,6 +8,7 @@ import {
   interpolate,
   loadMnist,
   makeVae,
+  quantileGrid,
   reparameterize,
   type VaeParams,
 } from "../models/mod.ts";
@@ -158,6 +159,22 @@ Deno.test("interpolate: linear and spherical paths between two codes, checked by
   // Parallel vectors: the arc is the line.
   assert.deepEqual([...interpolate([1, 1], [2, 2], 3, "spherical")], [1, 1, 1.5, 1.5, 2, 2]);
   assert.throws(() => interpolate([1], [1, 2], 3, "linear"), /interpolate: needs two vectors of one length/);
+});
+
+Deno.test("quantileGrid: the normal quantiles of evenly spaced probabilities, laid out row by row from the top", async () => {
+  // Φ⁻¹ at 0.05, 0.275, 0.5, 0.725, 0.95, from Python's statistics.NormalDist().inv_cdf.
+  const q = [-1.6448536, -0.5977601, 0, 0.5977601, 1.6448536];
+  const g = await quantileGrid(5).data();
+  assert.equal(g.length, 5 * 5 * 2);
+  for (let i = 0; i < 5; i++) {
+    for (let j = 0; j < 5; j++) {
+      const [z1, z2] = [g[(i * 5 + j) * 2], g[(i * 5 + j) * 2 + 1]];
+      assert.ok(Math.abs(z1 - q[j]) < 2e-5 && Math.abs(z2 - q[4 - i]) < 2e-5, `(${i}, ${j}): ${z1}, ${z2}`);
+    }
+  }
+  const wide = await quantileGrid(2, { lo: 0.001, hi: 0.999 }).data(); // Φ⁻¹(0.999) = 3.0902323
+  assert.ok(Math.abs(wide[0] + 3.0902323) < 1e-3 && Math.abs(wide[1] - 3.0902323) < 1e-3, `${wide}`);
+  assert.throws(() => quantileGrid(1), /quantileGrid: needs an integer n ≥ 2/);
 });
 
 Deno.test("examples/vae.ts: pictures, the test ELBO, --iw; stopped and resumed, it ends bit-identical", async () => {

@@ -23,25 +23,28 @@ const images = np.array(data.images, { shape: [steps * batch, 1, 28, 28] });
 
 let state = gan.init(random.key(0));
 // Copies: the step donates the state it is given.
-const copy = (s: typeof state) => tree.map((x: np.Array) => x.add(0), { g: s.g, gState: s.gState, d: s.d });
+const dup = (t: tree.PyTree): tree.PyTree => tree.map((x: np.Array) => x.add(0), t);
+const copy = (s: typeof state): tree.PyTree => ({ g: dup(s.g), gState: dup(s.gState), d: dup(s.d) });
 const init = copy(state);
-const record: Record<string, unknown> = { init };
+const record: Record<string, tree.PyTree> = { init };
 const [kz] = random.split(random.key(100), 3);
 const z0 = random.normal(kz, [batch, config.latent]);
-record.fake0 = (nets.generator.apply(state.g, z0, { training: true, state: state.gState }) as [np.Array, unknown])[0];
+record.fake0 = nets.generator.apply(state.g, z0, { training: true, state: state.gState })[0];
 const losses: number[] = [];
 for (let k = 0; k < steps; k++) {
   const key = random.key(100 + k);
-  record[`z${k}`] = random.normal(random.split(key, 3)[0], [batch, config.latent]);
-  record[`real${k}`] = np.sliceAxis(images, 0, k * batch, (k + 1) * batch);
-  const [next, m] = gan.step(state, record[`real${k}`] as np.Array, key);
+  // The trainer's latents: the first of the four keys the step splits its key into.
+  record[`z${k}`] = random.normal(random.split(key, 4)[0], [batch, config.latent]);
+  const real = np.sliceAxis(images, 0, k * batch, (k + 1) * batch);
+  record[`real${k}`] = real;
+  const [next, m] = gan.step(state, real, key);
   state = next;
   losses.push(await m.d.item(), await m.g.item(), await m.accReal.item(), await m.accFake.item());
   if (k === 0) record.after1 = copy(state);
 }
 record.last = { g: state.g, gState: state.gState, d: state.d };
 record.losses = np.array(losses, { shape: [steps, 4] });
-await save(out, record as tree.PyTree, {
+await save(out, record, {
   arch,
   steps: String(steps),
   batch: String(batch),

@@ -106,7 +106,7 @@ export async function findDirections(encoder: Encoder, test: Dataset, limit = 50
   for (let at = 0; at < n; at += 500) {
     const m = Math.min(500, n - at);
     const x = np.array(test.images.subarray(at * 784, (at + m) * 784), { shape: [m, 1, 28, 28] });
-    parts.push(await encoder.encode(x).data() as Float32Array);
+    parts.push(Float32Array.from(await encoder.encode(x).data()));
   }
   const d = parts[0].length / Math.min(500, n);
   const mu = new Float32Array(n * d);

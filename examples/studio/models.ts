@@ -11,9 +11,11 @@
  * @module
  */
 import { join } from "node:path";
-import { type Array, jit, load, np, type PyTree } from "../../mod.ts";
+import { Array, jit, load, np, type PyTree } from "../../mod.ts";
+import type { LinearParams } from "../../nn/mod.ts";
 import {
   CheckpointManager,
+  type DcganArch,
   dcganNets,
   makeVae,
   MNIST_DCGAN,
@@ -57,7 +59,7 @@ export interface Encoder {
 /** A loaded checkpoint: its tree and the config it was saved with. */
 export interface Loaded {
   /** The saved tree (`{ state, key }` for the examples' runs). */
-  tree: Record<string, PyTree>;
+  tree: PyTree;
   /** The run's config. */
   config: Record<string, unknown>;
   /** The file. */
@@ -75,15 +77,81 @@ export interface Loaded {
 export async function loadLatest(dir: string): Promise<Loaded | null> {
   const info = await new CheckpointManager(dir).latest();
   if (!info) return null;
-  const tree = await load<Record<string, PyTree>>(info.path);
+  const tree = await load(info.path);
   return { tree, config: info.config, path: info.path, step: info.step };
+}
+
+/** A pytree node with named children. */
+type Node = { readonly [k: string]: PyTree };
+
+/** Whether a pytree is a node with named children (not a leaf, not a list). */
+export function isNode(t: PyTree): t is Node {
+  return typeof t === "object" && t !== null && !(t instanceof Array) && !globalThis.Array.isArray(t);
+}
+
+/**
+ * The child `key` of a pytree node, or an error naming `where` and the keys it has.
+ *
+ * @param t The node.
+ * @param key The child's name.
+ * @param where What `t` is, for the message (a checkpoint path and a tree path).
+ * @returns The child.
+ */
+export function child(t: PyTree, key: string, where: string): PyTree {
+  if (!isNode(t)) throw new Error(`studio: ${where} is not a tree node, so it has no "${key}"`);
+  if (!(key in t)) {
+    throw new Error(`studio: ${where} has no "${key}" (it has ${Object.keys(t).join(", ") || "nothing"})`);
+  }
+  return t[key];
+}
+
+/** The item `i` of a pytree list, or an error naming `where`. */
+export function item(t: PyTree, i: number, where: string): PyTree {
+  if (!globalThis.Array.isArray(t)) throw new Error(`studio: ${where} is not a list`);
+  if (!(i < t.length)) throw new Error(`studio: ${where} has ${t.length} items, not ${i + 1}`);
+  const v: PyTree = t[i];
+  return v;
+}
+
+/** An array leaf of a pytree, or an error naming `where`. */
+export function leaf(t: PyTree, where: string): Array {
+  if (!(t instanceof Array)) throw new Error(`studio: ${where} is not an array`);
+  return t;
+}
+
+/** The parameters `{ w, b }` of a dense or convolutional layer. */
+export function linearParams(t: PyTree, where: string): LinearParams {
+  const b = child(t, "b", where);
+  return { w: leaf(child(t, "w", where), `${where}.w`), b: b === null ? null : leaf(b, `${where}.b`) };
 }
 
 const num = (v: unknown, fallback: number) => (typeof v === "number" && Number.isInteger(v) && v > 0 ? v : fallback);
 
+/** The run's state in a checkpoint: `tree.state` for the examples' runs, else the tree itself. */
+function stateOf(ckpt: Loaded): PyTree {
+  return isNode(ckpt.tree) && "state" in ckpt.tree ? ckpt.tree.state : ckpt.tree;
+}
+
+/**
+ * The shape of a DCGAN generator read from its parameters (the checkpoint is the truth, whatever
+ * its config says): the tutorial nets have `up3`; the compact ones a `fc` of `7·7·2·width`
+ * outputs, a dense `fcH` when `hidden` > 0 and a 3×3 `to` convolution when `refine`.
+ */
+function generatorShape(g: PyTree, where: string) {
+  const fc = leaf(child(child(g, "fc", where), "w", `${where}.fc`), `${where}.fc.w`);
+  const arch: DcganArch = isNode(g) && "up3" in g ? "tutorial" : "compact";
+  const fcH = isNode(g) && isNode(g.fcH) ? leaf(child(g.fcH, "w", `${where}.fcH`), `${where}.fcH.w`) : null;
+  const width = arch === "tutorial" ? TUTORIAL_DCGAN.width : fc.shape[1] / 98;
+  if (!Number.isInteger(width) || width < 1) {
+    throw new Error(`studio: ${where}.fc.w has shape [${fc.shape}]; a compact generator's has 98·width columns`);
+  }
+  return { arch, width, hidden: fcH ? fcH.shape[1] : 0, refine: isNode(g) && "to" in g, inputs: (fcH ?? fc).shape[0] };
+}
+
 /**
  * A generator from a DCGAN or cGAN checkpoint (the tree `{ state: GanState, … }` that
- * `examples/dcgan.ts` saves; `state.g` and `state.gState` are all that is used).
+ * `examples/dcgan.ts` and `examples/cgan.ts` save; `state.g`, `state.gEma` and `state.gState`
+ * are all that is used). The nets' shape is read from the parameters themselves.
  *
  * @param name "dcgan" or "cgan".
  * @param ckpt The loaded checkpoint.
@@ -91,22 +159,23 @@ const num = (v: unknown, fallback: number) => (typeof v === "number" && Number.i
  * @returns The generator.
  */
 export function ganGenerator(name: "dcgan" | "cgan", ckpt: Loaded, small: boolean): Generator {
-  const state = (ckpt.tree.state ?? ckpt.tree) as Record<string, PyTree>;
-  if (!state || typeof state !== "object" || !("g" in state) || !("gState" in state)) {
-    throw new Error(`studio: ${ckpt.path} has no generator (state.g, state.gState); is it a ${name} checkpoint?`);
-  }
-  const c = ckpt.config;
-  const arch = c.arch === "tutorial" ? "tutorial" : "compact";
-  const base = arch === "tutorial" ? TUTORIAL_DCGAN : MNIST_DCGAN;
-  const nets = dcganNets({ ...base, arch, width: num(c.width, base.width) });
-  const latent = num(c.latent, base.latent);
-  const classes = name === "cgan" ? num(c.classes, 10) : 0;
+  const where = `${ckpt.path} (state)`;
+  const state = stateOf(ckpt);
+  const ema = isNode(state) ? state.gEma : null;
   // Sample with the moving average of the generator's weights where the run kept one, as `sample` does.
-  const params = { g: state.gEma ?? state.g, gState: state.gState };
+  const g = ema ?? child(state, "g", where);
+  const gState = child(state, "gState", where);
+  const shape = generatorShape(g, `${where}.g`);
+  const classes = name === "cgan" ? num(ckpt.config.classes, 10) : 0;
+  const latent = shape.inputs - classes;
+  if (latent < 1) throw new Error(`studio: ${where}.g takes ${shape.inputs} inputs, fewer than ${classes} classes`);
+  const base = shape.arch === "tutorial" ? TUTORIAL_DCGAN : MNIST_DCGAN;
+  const nets = dcganNets({ ...base, ...shape, dropout: 0 });
+  const params = { g, gState };
   const render = (p: PyTree, z: Array, y: Array | null): Array => {
-    const { g, gState } = p as { g: PyTree; gState: PyTree };
-    const input = classes ? np.concatenate([z, y!], 1) : z;
-    const [x] = nets.generator.apply(g, input, { training: false, state: gState }) as [Array, PyTree];
+    const input = classes && y ? np.concatenate([z, y], 1) : z;
+    const opts = { training: false, state: child(p, "gState", "params") };
+    const [x] = nets.generator.apply(child(p, "g", "params"), input, opts);
     return x.add(1).mul(0.5);
   };
   const jitted = jit(render);
@@ -125,6 +194,16 @@ export function ganGenerator(name: "dcgan" | "cgan", ckpt: Loaded, small: boolea
   return gen;
 }
 
+/** The VAE's parameters `{ enc, mu, logVar, dec }` from a pytree, checked. */
+export function vaeParams(t: PyTree, where: string): VaeParams {
+  return {
+    enc: child(t, "enc", where),
+    mu: linearParams(child(t, "mu", where), `${where}.mu`),
+    logVar: linearParams(child(t, "logVar", where), `${where}.logVar`),
+    dec: child(t, "dec", where),
+  };
+}
+
 /**
  * The VAE's decoder as a generator and its encoder, from the tree `{ state: { params } }`
  * that `examples/vae.ts` saves.
@@ -134,16 +213,14 @@ export function ganGenerator(name: "dcgan" | "cgan", ckpt: Loaded, small: boolea
  * @returns The generator and the encoder.
  */
 export function vaeModel(ckpt: Loaded, small: boolean): { generator: Generator; encoder: Encoder } {
-  const state = (ckpt.tree.state ?? ckpt.tree) as { params?: VaeParams };
-  if (!state?.params?.dec) throw new Error(`studio: ${ckpt.path} has no VAE parameters (state.params.dec)`);
+  const params = vaeParams(child(stateOf(ckpt), "params", `${ckpt.path} (state)`), `${ckpt.path} (state.params)`);
   const c = ckpt.config;
   const vae = makeVae({
     arch: c.arch === "conv" ? "conv" : "dense",
-    latent: num(c.latent, 20),
+    latent: params.mu.w.shape[1],
     hidden: num(c.hidden, 512),
   });
-  const params = state.params;
-  const render = (p: PyTree, z: Array) => vae.decode(p as VaeParams, z);
+  const render = (p: PyTree, z: Array) => vae.decode(vaeParams(p, "params"), z);
   const generator: Generator = {
     name: "vae",
     latent: vae.config.latent,
@@ -166,7 +243,8 @@ function checkGenerator(g: Generator): void {
     const x = g.sample(np.zeros([1, g.latent]), y);
     if (x.shape.join() !== "1,1,28,28") throw new Error(`it draws images of shape [${x.shape}], not [1, 1, 28, 28]`);
   } catch (e) {
-    throw new Error(`studio: the ${g.name} checkpoint ${g.source} does not fit its config: ${(e as Error).message}`);
+    const why = e instanceof Error ? e.message : String(e);
+    throw new Error(`studio: the ${g.name} checkpoint ${g.source} does not fit its config: ${why}`);
   }
 }
 

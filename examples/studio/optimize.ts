@@ -71,7 +71,7 @@ function stepOf(gen: Generator): Step {
       const [e] = errors(params, zz, t, m, y);
       return e.add(np.square(zz).mean(1).mul(prior).mul(0.5)).sum();
     };
-    const g = grad(total)(z) as Array;
+    const g = grad(total)(z);
     const [u, next] = adam.update(g, s, z);
     const [e, x] = errors(params, z, t, m, y);
     return [optim.applyUpdates(z, u), next, e, x];
@@ -121,7 +121,7 @@ export async function* searchLatent(
       const errs = await e.data();
       let best = 0;
       for (let j = 1; j < errs.length; j++) if (errs[j] < errs[best]) best = j;
-      const image = (await x.data()).slice(best * 784, (best + 1) * 784) as Float32Array;
+      const image = Float32Array.from((await x.data()).subarray(best * 784, (best + 1) * 784));
       yield { step: i, error: errs[best], initial, image };
     }
   }

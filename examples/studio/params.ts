@@ -38,12 +38,25 @@ export class BadRequest extends Error {
 
 /** How one parameter is read. */
 export type ParamSpec =
-  | { kind: "int"; min: number; max: number; default?: number }
-  | { kind: "number"; min: number; max: number; default?: number }
-  | { kind: "choice"; values: readonly string[]; default?: string }
-  | { kind: "vector"; min: number; max: number; maxLength: number };
+  | { readonly kind: "int"; readonly min: number; readonly max: number; readonly default?: number }
+  | { readonly kind: "number"; readonly min: number; readonly max: number; readonly default?: number }
+  | { readonly kind: "choice"; readonly values: readonly string[]; readonly default?: string }
+  | { readonly kind: "vector"; readonly min: number; readonly max: number; readonly maxLength: number };
 
-/** The values read: numbers, names, vectors; absent optional parameters are undefined. */
+/** The parameters an endpoint takes, by name. */
+export type ParamSpecs = Readonly<Record<string, ParamSpec>>;
+
+/** The value one spec reads: a number, one of the choices, or a list of numbers. */
+export type ValueOf<S extends ParamSpec> = S extends { kind: "int" | "number" } ? number
+  : S extends { kind: "choice"; values: readonly (infer V)[] } ? V
+  : number[];
+
+/** The values read against `S`: a parameter with a default is always there, the others may be undefined. */
+export type ParamsOf<S extends ParamSpecs> = {
+  -readonly [K in keyof S]: S[K] extends { default: string | number } ? ValueOf<S[K]> : ValueOf<S[K]> | undefined;
+};
+
+/** The values read against specs only known at run time. */
 export type Params = Record<string, number | string | number[] | undefined>;
 
 const INT = /^-?\d{1,16}$/;
@@ -103,6 +116,71 @@ export function parseValue(name: string, raw: string, spec: ParamSpec): number |
   }
 }
 
+/** The names of `S` whose spec is a `T`. */
+type KeysOf<S, T> = { [K in keyof S]: S[K] extends T ? K : never }[keyof S] & string;
+/** The choices of a choice spec. */
+type ChoiceOf<S> = S extends { values: readonly (infer V extends string)[] } ? V : never;
+
+/**
+ * Validated values of one request, read by name with the type their spec gives: a number,
+ * one of the choices, or a list of numbers; `undefined` when a parameter without a default
+ * was not sent. Every value was checked against its spec when the request was read.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { parseQuery } from "./params.ts";
+ * const specs = {
+ *   seed: { kind: "int", min: 0, max: 99 },
+ *   model: { kind: "choice", values: ["a", "b"], default: "a" },
+ * } as const;
+ * const q = parseQuery(new URLSearchParams("seed=7"), specs);
+ * const seed: number | undefined = q.get("seed");
+ * const model: "a" | "b" = q.get("model");
+ * assert.deepEqual([seed, model], [7, "a"]);
+ * ```
+ */
+export class Query<S extends ParamSpecs> {
+  readonly #values: Params;
+
+  /**
+   * Wraps values already validated against `S` (use `parseQuery` or `parseFields`).
+   * @param values The values by name.
+   */
+  constructor(values: Params) {
+    this.#values = values;
+  }
+
+  /** A number parameter with a default. */
+  get<K extends KeysOf<S, { kind: "int" | "number"; default: number }>>(name: K): number;
+  /** A number parameter without a default. */
+  get<K extends KeysOf<S, { kind: "int" | "number" }>>(name: K): number | undefined;
+  /** A choice with a default. */
+  get<K extends KeysOf<S, { kind: "choice"; default: string }>>(name: K): ChoiceOf<S[K]>;
+  /** A choice without a default. */
+  get<K extends KeysOf<S, { kind: "choice" }>>(name: K): ChoiceOf<S[K]> | undefined;
+  /** A vector. */
+  get<K extends KeysOf<S, { kind: "vector" }>>(name: K): number[] | undefined;
+  /**
+   * The value of a parameter.
+   * @param name Its name.
+   * @returns Its value (undefined when absent and without a default).
+   */
+  get(name: string): number | string | number[] | undefined {
+    return this.#values[name];
+  }
+
+  /** Whether the request gave `name` (or it has a default). */
+  has(name: keyof S & string): boolean {
+    return this.#values[name] !== undefined;
+  }
+
+  /** All values by name (defaults filled in), for logs and tests. */
+  values(): Params {
+    return { ...this.#values };
+  }
+}
+
 /**
  * Reads a query string against the endpoint's parameters.
  *
@@ -110,7 +188,7 @@ export function parseValue(name: string, raw: string, spec: ParamSpec): number |
  * @param specs The parameters the endpoint takes.
  * @returns The values (defaults filled in).
  */
-export function parseQuery(query: URLSearchParams, specs: Record<string, ParamSpec>): Params {
+export function parseQuery<S extends ParamSpecs>(query: URLSearchParams, specs: S): Query<S> {
   const out: Params = {};
   const seen = new Set<string>();
   for (const [name, raw] of query) {
@@ -131,9 +209,9 @@ export function parseQuery(query: URLSearchParams, specs: Record<string, ParamSp
     out[name] = parseValue(name, raw, specs[name]);
   }
   for (const [name, spec] of Object.entries(specs)) {
-    if (!seen.has(name) && "default" in spec) out[name] = spec.default;
+    if (!seen.has(name) && spec.kind !== "vector" && spec.default !== undefined) out[name] = spec.default;
   }
-  return out;
+  return new Query<S>(out);
 }
 
 /**
@@ -145,7 +223,11 @@ export function parseQuery(query: URLSearchParams, specs: Record<string, ParamSp
  * @param skip Fields the caller reads itself.
  * @returns The values (defaults filled in).
  */
-export function parseFields(body: Record<string, unknown>, specs: Record<string, ParamSpec>, skip: string[]): Params {
+export function parseFields<S extends ParamSpecs>(
+  body: Record<string, unknown>,
+  specs: S,
+  skip: readonly string[],
+): Query<S> {
   const query = new URLSearchParams();
   for (const [k, v] of Object.entries(body)) {
     if (skip.includes(k)) continue;

@@ -10,14 +10,22 @@ import { Canvas, decodePng, encodePng } from "../../models/mod.ts";
 const level = (v: number) => Math.max(0, Math.min(255, Math.round(v * 255)));
 
 /**
- * Paints a square image of `side × side` values in [0, 1] into a canvas at `(x0, y0)`, each
- * pixel as a block, scaled to `size` pixels by nearest neighbour.
+ * Paints a square image of `side × side` values in [0, 1] (from `offset` in `pixels`) into a
+ * canvas at `(x0, y0)`, each pixel as a block, scaled to `size` pixels by nearest neighbour.
  */
-function paint(c: Canvas, pixels: ArrayLike<number>, side: number, x0: number, y0: number, size: number): void {
+function paint(
+  c: Canvas,
+  pixels: ArrayLike<number>,
+  side: number,
+  x0: number,
+  y0: number,
+  size: number,
+  offset = 0,
+): void {
   for (let y = 0; y < size; y++) {
     const sy = Math.min(side - 1, Math.floor((y * side) / size));
     for (let x = 0; x < size; x++) {
-      const g = level(pixels[sy * side + Math.min(side - 1, Math.floor((x * side) / size))]);
+      const g = level(pixels[offset + sy * side + Math.min(side - 1, Math.floor((x * side) / size))]);
       const p = ((y0 + y) * c.width + x0 + x) * 4;
       c.data[p] = c.data[p + 1] = c.data[p + 2] = g;
       c.data[p + 3] = 255;
@@ -32,7 +40,7 @@ function paint(c: Canvas, pixels: ArrayLike<number>, side: number, x0: number, y
  * @param size The side of the PNG in pixels (default: the image's own).
  * @returns The PNG file's bytes.
  */
-export function imagePng(pixels: ArrayLike<number>, size?: number): Uint8Array {
+export function imagePng(pixels: ArrayLike<number>, size?: number): Uint8Array<ArrayBuffer> {
   const side = Math.round(Math.sqrt(pixels.length));
   if (side * side !== pixels.length) throw new Error(`imagePng: ${pixels.length} pixels do not make a square image`);
   const s = size ?? side;
@@ -49,16 +57,23 @@ export function imagePng(pixels: ArrayLike<number>, size?: number): Uint8Array {
  * @returns The PNG file's bytes.
  */
 export function gridPng(
-  images: Float32Array,
+  images: ArrayLike<number>,
   opts: { n: number; cols: number; scale: number; side?: number },
-): Uint8Array {
+): Uint8Array<ArrayBuffer> {
   const { n, cols, scale, side = 28 } = opts;
   const rows = Math.ceil(n / cols);
   const cell = side * scale, gap = 2 * scale;
   const c = new Canvas(cols * cell + (cols + 1) * gap, rows * cell + (rows + 1) * gap, "#1b1d24");
   for (let i = 0; i < n; i++) {
-    const img = images.subarray(i * side * side, (i + 1) * side * side);
-    paint(c, img, side, gap + (i % cols) * (cell + gap), gap + Math.floor(i / cols) * (cell + gap), cell);
+    paint(
+      c,
+      images,
+      side,
+      gap + (i % cols) * (cell + gap),
+      gap + Math.floor(i / cols) * (cell + gap),
+      cell,
+      i * side * side,
+    );
   }
   return encodePng(c, { colors: 256 });
 }

@@ -8,10 +8,9 @@
  */
 import { np } from "../../mod.ts";
 import { CancelledError, JobQueue, QueueFullError } from "./queue.ts";
-import { BadRequest, type Params, type ParamSpec, parseFields, parseQuery } from "./params.ts";
-import { grid, mix, QUERY_SPECS, sample, type Studio, tune, upscalePixels, upscaleSample } from "./handlers.ts";
-import { MAX_SEED } from "./handlers.ts";
-import { MODEL_NAMES, type ModelName } from "./models.ts";
+import { BadRequest, type ParamSpecs, parseFields, parseQuery, type Query } from "./params.ts";
+import { isPicturePath, MAX_SEED, pictureJob, type Studio, upscalePixels } from "./handlers.ts";
+import { MODEL_NAMES } from "./models.ts";
 import { composite, maskedError, searchLatent } from "./optimize.ts";
 import { base64, imagePng, readDigitPng } from "./render.ts";
 import { UPSCALE_METHODS } from "./upscale.ts";
@@ -41,18 +40,28 @@ const STATIC: Record<string, [string, string]> = {
   "/draw.js": ["draw.js", "text/javascript; charset=utf-8"],
 };
 
-const SEARCH_SPECS: Record<string, ParamSpec> = {
+const SEARCH_SPECS = {
   model: { kind: "choice", values: MODEL_NAMES, default: "vae" },
   seed: { kind: "int", min: 0, max: MAX_SEED, default: 0 },
   steps: { kind: "int", min: 1, max: LIMITS.steps, default: 120 },
   restarts: { kind: "int", min: 1, max: LIMITS.restarts, default: 8 },
   prior: { kind: "number", min: 0, max: 1, default: 0.05 },
   label: { kind: "int", min: 0, max: 9 },
-};
-const UPSCALE_SPECS: Record<string, ParamSpec> = {
+} as const;
+const UPSCALE_SPECS = {
   factor: { kind: "choice", values: ["2", "4"], default: "2" },
   method: { kind: "choice", values: UPSCALE_METHODS, default: "net" },
-};
+} as const;
+
+/** The message of a thrown value. */
+export function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Whether a parsed JSON value is an object (not null, not a list). */
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
 
 const json = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(body), {
@@ -61,8 +70,8 @@ const json = (body: unknown, status = 200, headers: Record<string, string> = {})
   });
 
 /** A response with a byte body. */
-const bytes = (body: Uint8Array, headers: Record<string, string>, status = 200) =>
-  new Response(body as Uint8Array<ArrayBuffer>, { status, headers });
+const bytes = (body: Uint8Array<ArrayBuffer>, headers: Record<string, string>, status = 200) =>
+  new Response(body, { status, headers });
 
 /** Reads a body of at most `LIMITS.body` bytes (413 beyond). */
 async function readBody(req: Request): Promise<Uint8Array> {
@@ -112,12 +121,12 @@ function pixelsField(body: Record<string, unknown>, name: string): Float32Array 
  * A posted digit: JSON `{ pixels, mask?, ...fields }` or a 28×28 PNG (grey from red, mask from
  * alpha) with the fields in the query string.
  */
-async function readDigit(
+async function readDigit<S extends ParamSpecs>(
   req: Request,
   url: URL,
-  specs: Record<string, ParamSpec>,
+  specs: S,
   withMask: boolean,
-): Promise<{ pixels: Float32Array; mask: Float32Array | null; params: Params }> {
+): Promise<{ pixels: Float32Array; mask: Float32Array | null; params: Query<S> }> {
   const type = (req.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
   if (type !== "application/json" && type !== "image/png") {
     throw new BadRequest(
@@ -144,15 +153,14 @@ async function readDigit(
   } catch {
     throw new BadRequest("The body is not valid JSON", { parameter: "body", allowed: "a JSON object" });
   }
-  if (!body || typeof body !== "object" || Array.isArray(body)) {
+  if (!isObject(body)) {
     throw new BadRequest("The body must be a JSON object", { parameter: "body", allowed: "a JSON object" });
   }
-  const b = body as Record<string, unknown>;
   const skip = withMask ? ["pixels", "mask"] : ["pixels"];
   return {
-    pixels: pixelsField(b, "pixels"),
-    mask: withMask ? pixelsField(b, "mask") : null,
-    params: parseFields(b, specs, skip),
+    pixels: pixelsField(body, "pixels"),
+    mask: withMask ? pixelsField(body, "mask") : null,
+    params: parseFields(body, specs, skip),
   };
 }
 
@@ -167,13 +175,12 @@ export async function createHandler(
   studio: Studio,
   opts: ServerOptions = {},
 ): Promise<{ handler: (req: Request) => Promise<Response>; queues: { fast: JobQueue; slow: JobQueue } }> {
-  const files = new Map<string, [Uint8Array, string]>();
+  const files = new Map<string, [Uint8Array<ArrayBuffer>, string]>();
   for (const [route, [name, type]] of Object.entries(STATIC)) {
     files.set(route, [await Deno.readFile(new URL(`./page/${name}`, import.meta.url)), type]);
   }
   const fast = new JobQueue({ concurrency: 1, capacity: opts.queue ?? 32 });
   const slow = new JobQueue({ concurrency: 1, capacity: opts.searchQueue ?? 4 });
-  const pictures = { "/sample.png": sample, "/grid.png": grid, "/mix.png": mix, "/tune.png": tune };
 
   const health = () => ({
     ok: true,
@@ -200,8 +207,10 @@ export async function createHandler(
         parameter: kind === "pattern" ? "pixels" : "mask",
       });
     }
-    const gen = studio.generators[params.model as ModelName];
-    if (params.label !== undefined && !gen.classes) {
+    const gen = studio.generators[params.get("model")];
+    const label = params.get("label");
+    const steps = params.get("steps");
+    if (label !== undefined && !gen.classes) {
       throw new BadRequest(`label applies only to model=cgan`, { parameter: "label", allowed: "model=cgan only" });
     }
     const ac = new AbortController();
@@ -211,11 +220,11 @@ export async function createHandler(
     const frames = searchLatent(gen, {
       target,
       mask,
-      steps: params.steps as number,
-      restarts: params.restarts as number,
-      seed: params.seed as number,
-      prior: params.prior as number,
-      label: (params.label as number | undefined) ?? null,
+      steps,
+      restarts: params.get("restarts"),
+      seed: params.get("seed"),
+      prior: params.get("prior"),
+      label: label ?? null,
     }, { signal: ac.signal, every: 5 });
     const finish = (image: Float32Array) => {
       const result = kind === "outpaint" ? composite(target, mask, image) : image;
@@ -247,7 +256,6 @@ export async function createHandler(
             done();
             return;
           }
-          const steps = params.steps as number;
           if (f.step < steps) {
             controller.enqueue(line({ step: f.step, steps, error: f.error, png: base64(imagePng(f.image)) }));
             return;
@@ -291,14 +299,11 @@ export async function createHandler(
     if (path === "/healthz") {
       return isGet ? json(health()) : json({ error: "/healthz takes GET" }, 405, { allow: "GET" });
     }
-    if (path in QUERY_SPECS) {
+    if (isPicturePath(path)) {
       if (!isGet) return json({ error: `${path} takes GET` }, 405, { allow: "GET, HEAD" });
-      const params = parseQuery(url.searchParams, QUERY_SPECS[path]);
-      const pic = await fast.run(async () => {
-        if (path === "/upscale.png") return await upscaleSample(studio, params);
-        return await pictures[path as keyof typeof pictures](studio, params);
-      }, req.signal);
-      const cache = "seed" in params && params.seed !== undefined ? "no-cache" : "no-store";
+      const job = pictureJob(studio, path, url.searchParams);
+      const pic = await fast.run(job, req.signal);
+      const cache = url.searchParams.has("seed") ? "no-cache" : "no-store";
       return bytes(pic.png, { "content-type": "image/png", "cache-control": cache, ...pic.headers });
     }
     const posts: Record<string, () => Promise<Response>> = {
@@ -315,7 +320,7 @@ export async function createHandler(
       "/upscale": async () => {
         const { pixels, params } = await readDigit(req, url, UPSCALE_SPECS, false);
         const png = await fast.run(
-          () => upscalePixels(studio, pixels, Number(params.factor) as 2 | 4, params.method as string),
+          () => upscalePixels(studio, pixels, params.get("factor"), params.get("method")),
           req.signal,
         );
         return bytes(png, { "content-type": "image/png", "cache-control": "no-store" });
@@ -338,7 +343,7 @@ export async function createHandler(
       }
       if (e instanceof CancelledError) return json({ error: "Cancelled: the client went away" }, 499);
       console.error(`studio: ${req.method} ${new URL(req.url).pathname}:`, e);
-      return json({ error: `Internal error: ${(e as Error).message}` }, 500);
+      return json({ error: `Internal error: ${messageOf(e)}` }, 500);
     }
   };
   return { handler, queues: { fast, slow } };

@@ -6,11 +6,11 @@
  * applied twice. Nearest and bilinear upsampling, here for comparison, are the same wax code.
  * @module
  */
-import { type Array, jit, np, random, type tree, valueAndGrad } from "../../mod.ts";
+import { type Array, jit, np, type PyTree, random, valueAndGrad } from "../../mod.ts";
 import * as nn from "../../nn/mod.ts";
 import * as optim from "../../optim/mod.ts";
 import { batchStream, CheckpointManager, type Dataset, type RunConfig, TrainLog } from "../../models/mod.ts";
-import type { Loaded } from "./models.ts";
+import { child, item, linearParams, type Loaded } from "./models.ts";
 
 /** The upscaling methods the page compares. */
 export const UPSCALE_METHODS = ["net", "bilinear", "nearest"] as const;
@@ -27,6 +27,21 @@ const residual = nn.serial(
   nn.relu,
   nn.conv2d(1, 3, { padding: "SAME", wInit: nn.zeros() }),
 );
+
+/** The network's parameters: three convolutions with a ReLU (no parameters) between each two. */
+export type SrParams = nn.LayerParams<typeof residual>;
+
+/**
+ * The network's parameters from a loaded pytree, checked.
+ *
+ * @param t The pytree (a list of five: conv, null, conv, null, conv).
+ * @param where What it is, for the message.
+ * @returns The parameters.
+ */
+export function srParams(t: PyTree, where: string): SrParams {
+  const conv = (i: number) => linearParams(item(t, i, where), `${where}[${i}]`);
+  return [conv(0), null, conv(2), null, conv(4)];
+}
 
 /**
  * The matrix `[factor·n, n]` of bilinear upsampling along one axis with half-pixel centres
@@ -80,12 +95,12 @@ export function downsample(x: Array, factor: number): Array {
 }
 
 /** The network's 2× upsampling of images `[N, 1, n, n]` in [0, 1] (not clipped; differentiable). */
-export function srApply(params: tree.PyTree, x: Array): Array {
+export function srApply(params: SrParams, x: Array): Array {
   const up = bilinear(x, 2);
-  return up.add(residual.apply(params as never, up) as Array);
+  return up.add(residual.apply(params, up));
 }
 
-const srJit = jit((params: tree.PyTree, x: Array) => np.clip(srApply(params, x), 0, 1));
+const srJit = jit((params: SrParams, x: Array) => np.clip(srApply(params, x), 0, 1));
 
 /**
  * Upscales images `[N, 1, n, n]` in [0, 1] by 2 or 4 with one of the methods.
@@ -95,7 +110,7 @@ const srJit = jit((params: tree.PyTree, x: Array) => np.clip(srApply(params, x),
  * @param opts `factor` (2 or 4) and `method`.
  * @returns `[N, 1, n·factor, n·factor]` in [0, 1].
  */
-export function upscale(params: tree.PyTree, x: Array, opts: { factor: 2 | 4; method: UpscaleMethod }): Array {
+export function upscale(params: SrParams, x: Array, opts: { factor: 2 | 4; method: UpscaleMethod }): Array {
   const { factor, method } = opts;
   if (method === "nearest") return nearest(x, factor);
   if (method === "bilinear") return np.clip(bilinear(x, factor), 0, 1);
@@ -130,7 +145,7 @@ export interface UpscaleScore {
  * @param limit How many to score (default all).
  * @returns The mean PSNRs.
  */
-export async function scoreUpscaler(params: tree.PyTree, test: Dataset, limit = test.size): Promise<UpscaleScore> {
+export async function scoreUpscaler(params: SrParams, test: Dataset, limit = test.size): Promise<UpscaleScore> {
   const n = Math.min(limit, test.size);
   const sums = { n2: 0, b2: 0, n4: 0, b4: 0 };
   const batch = 250;
@@ -154,7 +169,7 @@ export async function scoreUpscaler(params: tree.PyTree, test: Dataset, limit = 
 /** The upscaler's parameters and score. */
 export interface Upscaler {
   /** The network. */
-  params: tree.PyTree;
+  params: SrParams;
   /** Its test PSNR beside bilinear's. */
   score: UpscaleScore;
   /** Where it was loaded from. */
@@ -175,14 +190,15 @@ export async function trainUpscaler(
 ): Promise<Upscaler> {
   const { steps, seed = 0 } = opts;
   const [kInit, kData] = random.split(random.key(seed), 2);
-  let params = residual.init(kInit, [1, 1, 28, 28]).params as tree.PyTree;
+  let params = residual.init(kInit, [1, 1, 28, 28]).params;
   const opt = optim.adam(optim.cosineDecay(3e-3, steps));
   let optState = opt.init(params);
-  const step = jit((p: tree.PyTree, s: typeof optState, hr: Array) => {
-    const lossOf = (q: tree.PyTree) => np.square(srApply(q, downsample(hr, 2)).sub(hr)).mean();
-    const [loss, g] = valueAndGrad(lossOf)(p) as [Array, tree.PyTree];
+  type Result = [SrParams, typeof optState, Array];
+  const step = jit((p: SrParams, s: typeof optState, hr: Array): Result => {
+    const lossOf = (q: SrParams) => np.square(srApply(q, downsample(hr, 2)).sub(hr)).mean();
+    const [loss, g] = valueAndGrad(lossOf)(p);
     const [u, next] = opt.update(g, s, p);
-    return [optim.applyUpdates(p, u), next, loss] as [tree.PyTree, typeof optState, Array];
+    return [optim.applyUpdates(p, u), next, loss];
   });
   const progress = opts.quiet ? { write: () => {} } : undefined;
   const log = await TrainLog.open({ out: `${dir}/..`, names: ["mse"], total: steps, progress, title: "upscaler" });
@@ -205,7 +221,28 @@ export async function trainUpscaler(
  * @returns The upscaler.
  */
 export function upscalerFrom(ckpt: Loaded): Upscaler {
-  const score = JSON.parse(String(ckpt.config.score ?? "null")) as UpscaleScore | null;
-  if (!score || !ckpt.tree.params) throw new Error(`studio: ${ckpt.path} is not an upscaler checkpoint`);
-  return { params: ckpt.tree.params, score, source: ckpt.path };
+  const where = `${ckpt.path} (params)`;
+  return { params: srParams(child(ckpt.tree, "params", ckpt.path), where), score: parseScore(ckpt), source: ckpt.path };
+}
+
+/** The score saved in an upscaler checkpoint's config (JSON text), checked. */
+function parseScore(ckpt: Loaded): UpscaleScore {
+  const bad = (why: string) =>
+    new Error(`studio: ${ckpt.path} is not an upscaler checkpoint: ${why}; run with --retrain`);
+  let v: unknown;
+  try {
+    v = JSON.parse(String(ckpt.config.score));
+  } catch {
+    throw bad("its config has no score");
+  }
+  const num = (o: unknown, k: string): number => {
+    const x = typeof o === "object" && o !== null ? Reflect.get(o, k) : undefined;
+    if (typeof x !== "number") throw bad(`score.${k} is not a number`);
+    return x;
+  };
+  const pair = (k: string) => {
+    const o = typeof v === "object" && v !== null ? Reflect.get(v, k) : undefined;
+    return { net: num(o, "net"), bilinear: num(o, "bilinear") };
+  };
+  return { images: num(v, "images"), x2: pair("x2"), x4: pair("x4") };
 }

@@ -7,6 +7,9 @@
  * @module
  */
 import { createHash } from "node:crypto";
+
+/** The message of a thrown value. */
+const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 import { basename, dirname, join, resolve } from "node:path";
 
 /** The data sets the loader knows. */
@@ -121,7 +124,7 @@ async function gunzip(gz: Uint8Array<ArrayBuffer>, what: string): Promise<Uint8A
     const stream = new Blob([gz]).stream().pipeThrough(new DecompressionStream("gzip"));
     return new Uint8Array(await new Response(stream).arrayBuffer());
   } catch (e) {
-    throw new Error(`${what} is corrupt or truncated gzip data (${(e as Error).message})`);
+    throw new Error(`${what} is corrupt or truncated gzip data (${messageOf(e)})`);
   }
 }
 
@@ -130,13 +133,13 @@ async function readPlainOrGz(path: string): Promise<Uint8Array<ArrayBuffer> | nu
   try {
     return await Deno.readFile(path);
   } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw new DataError(`cannot read ${path}: ${(e as Error).message}`);
+    if (!(e instanceof Deno.errors.NotFound)) throw new DataError(`cannot read ${path}: ${messageOf(e)}`);
   }
   try {
     return await gunzip(await Deno.readFile(`${path}.gz`), `${path}.gz`);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return null;
-    throw new DataError(`cannot read ${path}.gz: ${(e as Error).message}`);
+    throw new DataError(`cannot read ${path}.gz: ${messageOf(e)}`);
   }
 }
 
@@ -199,8 +202,8 @@ async function fetchBytes(url: string, timeoutMs: number): Promise<Uint8Array<Ar
   try {
     res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
   } catch (e) {
-    const cause = (e as Error).cause instanceof Error ? `: ${((e as Error).cause as Error).message}` : "";
-    throw new Error(`${url}: ${(e as Error).message}${cause}`);
+    const cause = e instanceof Error && e.cause instanceof Error ? `: ${e.cause.message}` : "";
+    throw new Error(`${url}: ${messageOf(e)}${cause}`);
   }
   if (!res.ok) {
     await res.body?.cancel();
@@ -209,7 +212,7 @@ async function fetchBytes(url: string, timeoutMs: number): Promise<Uint8Array<Ar
   try {
     return new Uint8Array(await res.arrayBuffer());
   } catch (e) {
-    throw new Error(`${url}: the connection failed while reading the body (${(e as Error).message})`);
+    throw new Error(`${url}: the connection failed while reading the body (${messageOf(e)})`);
   }
 }
 
@@ -245,7 +248,7 @@ async function download(
         got = idx;
         break;
       } catch (e) {
-        opts.failures.push((e as Error).message);
+        opts.failures.push(messageOf(e));
       }
     }
     if (!got) return null;
@@ -255,7 +258,7 @@ async function download(
         await Deno.mkdir(opts.cached, { recursive: true });
         await writeAtomic(path, got);
       } catch (e) {
-        opts.log(`wax: could not write ${path} (${(e as Error).message}); keeping it in memory only`);
+        opts.log(`wax: could not write ${path} (${messageOf(e)}); keeping it in memory only`);
       }
     }
     files.push(got);

@@ -62,8 +62,8 @@ export function gridPoints(opts: Omit<Field, "values">): { xs: Float32Array; ys:
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { sampleField } from "@wax/wax/models";
- * const f = { values: [0, 1, 2, 3], nx: 2, ny: 2, x: [0, 1] as [number, number], y: [0, 1] as [number, number] };
+ * import { type Field, sampleField } from "@wax/wax/models";
+ * const f: Field = { values: [0, 1, 2, 3], nx: 2, ny: 2, x: [0, 1], y: [0, 1] };
  * assert.equal(sampleField(f, [0.5, 0.5]), 1.5);
  * ```
  */
@@ -126,8 +126,8 @@ export function contourLevels(lo: number, hi: number, opts: LevelOptions = {}): 
  * @example One cell crossed diagonally
  * ```ts
  * import assert from "node:assert";
- * import { contourSegments } from "@wax/wax/models";
- * const f = { values: [0, 1, 1, 2], nx: 2, ny: 2, x: [0, 1] as [number, number], y: [0, 1] as [number, number] };
+ * import { contourSegments, type Field } from "@wax/wax/models";
+ * const f: Field = { values: [0, 1, 1, 2], nx: 2, ny: 2, x: [0, 1], y: [0, 1] };
  * assert.deepEqual(contourSegments(f, 1.5), [[[1, 0.5], [0.5, 1]]]);
  * ```
  */
@@ -156,7 +156,7 @@ export function contourSegments(f: Field, level: number): [Point, Point][] {
       if (hit.length === 2) out.push([hit[0], hit[1]]);
       else if (hit.length === 4) {
         const centreLikeFirst = (v[0] + v[1] + v[2] + v[3]) / 4 > level === v[0] > level;
-        const [e0, e1, e2, e3] = cross as Point[];
+        const [e0, e1, e2, e3] = hit; // all four edges are crossed, in order
         if (centreLikeFirst) out.push([e0, e1], [e2, e3]);
         else out.push([e3, e0], [e1, e2]);
       }
@@ -200,7 +200,8 @@ export function colormap(name: "haze" | "dusk" | "ink" = "haze"): Colormap {
     const u = Math.max(0, Math.min(1, Number.isFinite(t) ? t : 0)) * (stops.length - 1);
     const k = Math.min(stops.length - 2, Math.floor(u));
     const s = u - k;
-    return [0, 1, 2, 3].map((ch) => Math.round(stops[k][ch] * (1 - s) + stops[k + 1][ch] * s)) as Rgba;
+    const mix = (ch: number) => Math.round(stops[k][ch] * (1 - s) + stops[k + 1][ch] * s);
+    return [mix(0), mix(1), mix(2), mix(3)];
   };
 }
 

@@ -25,7 +25,11 @@ type PngSync = {
   write(png: unknown): Uint8Array;
   read(bytes: Buffer): { width: number; height: number; data: Uint8Array };
 };
-const sync = (PNG as unknown as { sync: PngSync }).sync;
+// pngjs's inferred types miss `PNG.sync` (set after the class): read it, check it, type it.
+const sync: PngSync = Reflect.get(PNG, "sync");
+if (typeof sync?.write !== "function" || typeof sync?.read !== "function") {
+  throw new Error("models/plot/png.ts: pngjs has no PNG.sync.read/write; install pngjs 7 (see deno.json)");
+}
 
 /**
  * Encodes a canvas as PNG bytes.
@@ -44,10 +48,11 @@ const sync = (PNG as unknown as { sync: PngSync }).sync;
  * assert.deepEqual(decodePng(bytes).get(3, 2), [0x20, 0x40, 0x60, 255]);
  * ```
  */
-export function encodePng(canvas: Canvas, opts: PngOptions = {}): Uint8Array {
+export function encodePng(canvas: Canvas, opts: PngOptions = {}): Uint8Array<ArrayBuffer> {
   if (opts.colors !== undefined) return encodeIndexed(canvas, opts.colors);
   const png = new PNG({ width: canvas.width, height: canvas.height });
-  (png.data as Uint8Array).set(canvas.data);
+  if (!png.data) throw new Error(`encodePng: pngjs made no pixel buffer for ${canvas.width}×${canvas.height}`);
+  png.data.set(canvas.data);
   return new Uint8Array(sync.write(png));
 }
 
@@ -123,7 +128,7 @@ export async function readPng(path: string): Promise<Canvas> {
 }
 
 /** An indexed-colour PNG: IHDR, PLTE, tRNS (when some colour is translucent), IDAT, IEND. */
-function encodeIndexed(canvas: Canvas, colors: number): Uint8Array {
+function encodeIndexed(canvas: Canvas, colors: number): Uint8Array<ArrayBuffer> {
   if (!(Number.isInteger(colors) && colors >= 2 && colors <= 256)) {
     throw new RangeError(`encodePng: colors must be an integer in [2, 256], got ${colors}`);
   }

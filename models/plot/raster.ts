@@ -343,10 +343,10 @@ export class Canvas {
       if (opts.stroke) this.segments(arms, { color: "#fff", width: width + 3 });
       return this.segments(arms, { color, width: Math.max(width, 2) });
     }
-    const star = (k: number) => {
+    const star = (k: number): Point => {
       const r = k % 2 ? size * 0.45 : size * 1.15;
       const t = -Math.PI / 2 + (k * Math.PI) / 5;
-      return [x + r * Math.cos(t), y + r * Math.sin(t)] as Point;
+      return [x + r * Math.cos(t), y + r * Math.sin(t)];
     };
     const pts: Point[] = shape === "square"
       ? [[x - size, y - size], [x + size, y - size], [x + size, y + size], [x - size, y + size]]

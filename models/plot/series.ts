@@ -163,7 +163,7 @@ function drawContour(canvas: Canvas, field: Field, opts: ContourOptions, fr: Fra
   }
   if (lines) {
     for (const level of levels) {
-      const segs = contourSegments(field, level).map(([a, b]) => [fr.toPixel(a), fr.toPixel(b)] as [Point, Point]);
+      const segs = contourSegments(field, level).map(([a, b]): [Point, Point] => [fr.toPixel(a), fr.toPixel(b)]);
       canvas.segments(segs, { color: lineColor, width: lineWidth });
     }
   }

@@ -215,8 +215,8 @@ function compareTrees(want: unknown, got: unknown, path: string): string | null 
   }
   for (const k of wk) {
     const r = compareTrees(
-      (want as Record<string, unknown>)[k],
-      (got as Record<string, unknown>)[k],
+      Reflect.get(want, k),
+      Reflect.get(got, k),
       path ? `${path}.${k}` : k,
     );
     if (r) return r;

@@ -146,19 +146,22 @@ export function parseFlags(spec: ExampleSpec, args: string[]): Flags | "help" {
   } as const;
   // `--steps -3` is a bad value, not a missing one: hand a negative number on as the flag's value.
   const argv: string[] = [];
+  const types = new Map<string, string>(Object.entries(options).map(([k, o]) => [`--${k}`, o.type]));
   for (let i = 0; i < args.length; i++) {
-    const opt = args[i].startsWith("--") ? options[args[i].slice(2) as keyof typeof options] : undefined;
-    if (opt?.type === "string" && /^-[\d.]/.test(args[i + 1] ?? "")) argv.push(`${args[i]}=${args[++i]}`);
+    if (types.get(args[i]) === "string" && /^-[\d.]/.test(args[i + 1] ?? "")) argv.push(`${args[i]}=${args[++i]}`);
     else argv.push(args[i]);
   }
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
   } catch (e) {
-    throw new FlagError((e as Error).message);
+    throw new FlagError(e instanceof Error ? e.message : String(e));
   }
   if (values.help) return "help";
-  const s = (k: string) => values[k] as string | undefined;
+  const s = (k: string) => {
+    const v = values[k];
+    return typeof v === "string" ? v : undefined;
+  };
   const d = spec.defaults;
   const lr = s("lr") === undefined ? d.lr : Number(s("lr"));
   if (!(Number.isFinite(lr) && lr > 0) || s("lr")?.trim() === "") {

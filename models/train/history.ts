@@ -171,6 +171,9 @@ export class History {
   }
 }
 
+/** The sum of two metric values, at least one of them an array. */
 function addAny(a: Array | number, b: Array | number): Array {
-  return typeof a === "number" ? (b as Array).add(a) : a.add(b);
+  if (typeof a !== "number") return a.add(b);
+  if (typeof b !== "number") return b.add(a);
+  throw new Error("History: internal error: two numbers reached the array sum");
 }

@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import { type Array, useBackend } from "../../mod.ts";
 import { DataError } from "../data/sources.ts";
+import { webgpuIdle } from "../../core/backend/webgpu/mod.ts";
 import { CheckpointError } from "./checkpoint.ts";
 import { type ExampleSpec, FlagError, type Flags, parseFlags, usage } from "./flags.ts";
 import { History } from "./history.ts";
@@ -55,12 +56,15 @@ export async function runExample(
   try {
     if (flags.backend) await useBackend(flags.backend);
   } catch (e) {
-    console.error(`${me}: --backend ${flags.backend}: ${(e as Error).message}`);
+    console.error(`${me}: --backend ${flags.backend}: ${e instanceof Error ? e.message : String(e)}`);
     Deno.exit(1);
   }
   try {
     await main(flags);
   } catch (e) {
+    // Let the GPU finish what it was given first: Mesa's software Vulkan driver crashes when the
+    // process exits while it is still compiling or running a kernel.
+    await webgpuIdle();
     if (e instanceof FlagError) { // an example's own check of its flags' values
       console.error(`${usage(spec)}\n${me}: ${e.message}`);
       Deno.exit(2);
