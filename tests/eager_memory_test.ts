@@ -190,11 +190,15 @@ Deno.test({
       for (let i = 0; i < 15; i++) await np.matmul(a, a).blockUntilReady(); // dropped, not disposed
       gc!();
       const pooled0 = pooledBytes();
-      // 4 MiB made since the last turn: one of these reads gives one, and the 15 buffers return
-      for (let i = 0; i < 4; i++) await np.matmul(a, a).blockUntilReady();
+      // Every 4 MiB made, a read gives the registry a turn. When V8 posts its cleanup task after
+      // gc() is up to the engine (on a loaded machine, a few turns later), so allow up to 32 reads.
+      let back = 0;
+      for (let i = 0; i < 32 && back < 8; i++) {
+        await np.matmul(a, a).blockUntilReady();
+        back = (pooledBytes() - pooled0) / 2 ** 20;
+      }
       assert.ok(live() <= before + 5, `${live() - before} dropped results still live`);
-      const back = (pooledBytes() - pooled0) / 2 ** 20;
-      assert.ok(back >= 8, `only ${back} MiB came back to the pool`);
+      assert.ok(back >= 8, `only ${back} MiB came back to the pool after 32 reads`);
       const c = np.matmul(a, a); // from recycled storage, and correct
       assert.ok((await c.data()).every((v) => v === 512));
     } finally {
