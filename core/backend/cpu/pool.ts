@@ -61,7 +61,8 @@ function fresh(dtype: DType, size: number): TypedArray {
  * import assert from "node:assert";
  * import { allocationError } from "./pool.ts";
  * const failure = new RangeError("Array buffer allocation failed");
- * const e = allocationError("broadcastInDim", [{ shape: [2 ** 38], dtype: "float32" }], failure) as Error;
+ * const e = allocationError("broadcastInDim", [{ shape: [2 ** 38], dtype: "float32" }], failure);
+ * assert.ok(e instanceof Error);
  * assert.match(e.message, /^broadcastInDim: out of memory computing \[274877906944\] float32 \(1099511627776 bytes\)/);
  * ```
  */
