@@ -18,13 +18,12 @@ import {
   batchesPerEpoch,
   CheckpointManager,
   type ExampleSpec,
-  FlagError,
-  type Flags,
   formatDuration,
   formatMetric,
   loadMnist,
   makeCgan,
   MNIST_CGAN,
+  numberFlag,
   type RunConfig,
   runExample,
   saveGrid,
@@ -70,14 +69,6 @@ const spec: ExampleSpec = {
     count: { type: "string", default: "64", arg: "N", help: "how many samples --digit draws" },
   },
 };
-
-/** A numeric extra flag (a bad value is a `FlagError`: the usage, the reason, exit status 2). */
-function numberFlag(flags: Flags, name: string, ok: (v: number) => boolean, what: string): number {
-  const raw = String(flags.extra[name]);
-  const v = Number(raw);
-  if (raw.trim() === "" || !ok(v)) throw new FlagError(`--${name} must be ${what}, got ${JSON.stringify(raw)}`);
-  return v;
-}
 
 const cpuSeconds = () => {
   const u = cpuUsage();

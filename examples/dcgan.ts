@@ -19,14 +19,13 @@ import {
   batchesPerEpoch,
   CheckpointManager,
   type ExampleSpec,
-  FlagError,
-  type Flags,
   formatDuration,
   formatMetric,
   latentWalk,
   loadMnist,
   makeDcgan,
   MNIST_DCGAN,
+  numberFlag,
   type RunConfig,
   runExample,
   saveGrid,
@@ -66,14 +65,6 @@ const spec: ExampleSpec = {
     samples: { type: "string", default: "1000", arg: "N", help: "samples scored at the end (0: no scoring)" },
   },
 };
-
-/** A numeric extra flag (a bad value is a `FlagError`: the usage, the reason, exit status 2). */
-function numberFlag(flags: Flags, name: string, ok: (v: number) => boolean, what: string): number {
-  const raw = String(flags.extra[name]);
-  const v = Number(raw);
-  if (raw.trim() === "" || !ok(v)) throw new FlagError(`--${name} must be ${what}, got ${JSON.stringify(raw)}`);
-  return v;
-}
 
 const cpuSeconds = () => {
   const u = cpuUsage();

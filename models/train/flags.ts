@@ -64,6 +64,32 @@ export class FlagError extends Error {
 }
 
 /**
+ * A numeric extra flag of an example, checked by `ok`; anything else is a `FlagError` naming the
+ * flag, what it must be (`what`) and the value given (the usage, the reason, exit status 2).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { type ExampleSpec, numberFlag, parseFlags } from "./flags.ts";
+ * const spec: ExampleSpec = {
+ *   name: "demo",
+ *   summary: "",
+ *   defaults: { batch: 8, lr: 1e-3, every: 10 },
+ *   extra: { width: { type: "string", default: "8", help: "channels" } },
+ * };
+ * const flags = parseFlags(spec, ["--width", "16"]);
+ * assert.ok(flags !== "help");
+ * assert.equal(numberFlag(flags, "width", (v) => Number.isInteger(v) && v >= 1, "an integer ≥ 1"), 16);
+ * ```
+ */
+export function numberFlag(flags: Flags, name: string, ok: (v: number) => boolean, what: string): number {
+  const raw = String(flags.extra[name]);
+  const v = Number(raw);
+  if (raw.trim() === "" || !ok(v)) throw new FlagError(`--${name} must be ${what}, got ${JSON.stringify(raw)}`);
+  return v;
+}
+
+/**
  * The usage text of an example.
  *
  * @param spec The example.
