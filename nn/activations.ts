@@ -153,8 +153,8 @@ export function tanh(x: Array): Array {
 }
 
 /**
- * Softplus, `log(1 + exp(x))`, computed without overflow and with finite, exact derivatives
- * of every order for any input (the two branches each see only the inputs they are safe on).
+ * Softplus, `log(1 + exp(x))`, computed as `max(x, 0) + log1p(exp(−|x|))`: no overflow, one
+ * exponential per element, and finite, exact derivatives of every order for any input.
  *
  * @param x The input.
  * @returns The activation, elementwise.
@@ -169,10 +169,10 @@ export function tanh(x: Array): Array {
  * ```
  */
 export function softplus(x: Array): Array {
+  // max(x, 0) + log1p(exp(−|x|)): one exp and one log1p, and exp never sees a positive input.
+  // |x| is a select on x > 0 rather than abs, so the derivative at 0 is σ(0) = 1/2, not abs'(0)'s 0.
   const pos = x.greater(0);
-  const xp = np.where(pos, x, 0);
-  const xn = np.where(pos, 0, x);
-  return np.where(pos, xp.add(np.log1p(np.exp(xp.neg()))), np.log1p(np.exp(xn)));
+  return np.where(pos, x, 0).add(np.log1p(np.exp(np.where(pos, x.neg(), x))));
 }
 
 /** Options of `softmax` and `logSoftmax`. */

@@ -9,6 +9,7 @@ import { type Array as Arr, jit, np, random } from "../mod.ts";
 import { bind, bind1 } from "../core/trace.ts";
 import { fusion, profile } from "../core/backend/cpu/executor.ts";
 import type { DType } from "../core/dtype.ts";
+import * as optim from "../optim/mod.ts";
 import { cpuTest } from "./_backend.ts";
 
 const list = (y: Arr | Arr[]) => (globalThis.Array.isArray(y) ? y : [y]);
@@ -204,6 +205,28 @@ cpuTest("fusion: many independent elementwise ops between other ops still agree"
     }
     return outs;
   }, [x]);
+});
+
+cpuTest("fusion: an optimizer's per-leaf chains, interleaved leaf by leaf, each become one loop", async () => {
+  // Adam maps over the leaves stage by stage (all first moments, all second moments, all
+  // updates), so the program interleaves leaves of different shapes; each leaf's whole chain
+  // should still run as one loop: one loop per distinct leaf shape here, and the same bits.
+  const shapes = [[6, 5], [5], [5, 4], [4], [6, 5]];
+  const params = shapes.map((s, k) => np.array(floats(s.reduce((a, b) => a * b, 1), k + 1)).reshape(...s));
+  const grads = params.map((p) => np.sin(p.mul(3)));
+  const adam = optim.adam(1e-2);
+  const state = adam.init(params);
+  const step = (ps: Arr[], gs: Arr[]) => {
+    const [u] = adam.update(gs, state, ps);
+    return optim.applyUpdates(ps, u);
+  };
+  await checkFused((...xs: Arr[]) => step(xs.slice(0, 5), xs.slice(5)), [...params, ...grads]);
+  profile.enabled = true;
+  profile.calls.clear();
+  jit(step)(params, grads);
+  profile.enabled = false;
+  // Four distinct shapes, plus the scalar bias corrections.
+  assert.ok(profile.calls.get("fused")! <= 5, `fused loops: ${profile.calls.get("fused")}`);
 });
 
 cpuTest("fusion: fusion.enabled = false runs the plain kernels", async () => {

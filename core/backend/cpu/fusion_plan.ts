@@ -68,38 +68,55 @@ function fusibleShape(e: Eqn): readonly number[] | null {
 }
 
 /**
- * Moves equations that do not depend on an open run of fusible equations above it, so that
- * later fusible equations of the run's shape join it. Returns a topological order.
+ * A topological order in which fusible equations of one shape sit together. From the first
+ * fusible equation on, each later equation joins its run (same shape, reading nothing that
+ * must come after the run), depends on the run (it goes below), or is independent of it: an
+ * independent equation goes above the run when a member needs its value and below it
+ * otherwise (so nothing is computed earlier, and held longer, than a run needs). The
+ * equations above are ordered the same way, and so is everything below. So an optimizer's
+ * per-leaf chains, interleaved leaf by leaf in the program, each become one run.
  */
 function reorder(eqns: readonly Eqn[], aliases: Map<Var, Alias>): Eqn[] {
   const out: Eqn[] = [];
-  let run: Eqn[] = [], hoisted: Eqn[] = [], shape: readonly number[] | null = null;
-  const made = new Set<Var>();
-  const readsRun = (e: Eqn) => e.inputs.some((v) => made.has(v) || made.has(aliases.get(v)?.src as Var));
-  const flush = () => {
-    out.push(...hoisted, ...run);
-    run = [];
-    hoisted = [];
-    shape = null;
-    made.clear();
-  };
-  const open = (e: Eqn, s: readonly number[]) => {
-    shape = s;
-    run.push(e);
-    e.outs.forEach((v) => made.add(v));
-  };
-  for (const e of eqns) {
-    const s = fusibleShape(e);
-    const viaAlias = e.inputs.some((v) => made.has(aliases.get(v)?.src as Var));
-    if (shape && s && shapeEq(s, shape) && !viaAlias) open(e, s);
-    else if (shape && !readsRun(e)) hoisted.push(e);
-    else {
-      if (shape) flush();
-      if (s) open(e, s);
-      else out.push(e);
+  const src = (v: Var) => aliases.get(v)?.src ?? v;
+  let rest = eqns;
+  while (rest.length > 0) {
+    const first = rest.findIndex((e) => fusibleShape(e) !== null);
+    if (first < 0) {
+      out.push(...rest);
+      break;
     }
+    out.push(...rest.slice(0, first));
+    const todo = rest.slice(first);
+    const shape = fusibleShape(todo[0])!;
+    const kind: ("run" | "after" | "free")[] = [];
+    const made = new Set<Var>(), late = new Set<Var>(); // made by the run; made below it
+    for (const e of todo) {
+      const s = fusibleShape(e);
+      if (
+        s !== null && shapeEq(s, shape) &&
+        e.inputs.every((v) => !late.has(v) && !late.has(src(v)) && (!made.has(src(v)) || src(v) === v))
+      ) {
+        kind.push("run");
+        e.outs.forEach((v) => made.add(v));
+      } else if (e.inputs.some((v) => made.has(src(v)) || late.has(src(v)) || late.has(v))) {
+        kind.push("after");
+        e.outs.forEach((v) => late.add(v));
+      } else kind.push("free");
+    }
+    // Independent equations the run needs (directly or through other such equations) go above it.
+    const needed = new Set<Var>();
+    const above: Eqn[] = [], run: Eqn[] = [], below: Eqn[] = [];
+    for (let k = todo.length - 1; k >= 0; k--) {
+      const e = todo[k];
+      const up = kind[k] === "run" || (kind[k] === "free" && e.outs.some((v) => needed.has(v)));
+      if (up) e.inputs.forEach((v) => needed.add(v).add(src(v)));
+      (kind[k] === "run" ? run : up ? above : below).push(e);
+    }
+    [above, run, below].forEach((l) => l.reverse());
+    out.push(...(above.length > 1 ? reorder(above, aliases) : above), ...run);
+    rest = below;
   }
-  flush();
   return out;
 }
 
