@@ -43,6 +43,12 @@ const spec: ExampleSpec = {
   extra: {
     arch: { type: "string", default: "compact", choices: ["compact", "tutorial"], help: "the networks" },
     width: { type: "string", default: String(MNIST_DCGAN.width), arg: "N", help: "channels of the compact nets" },
+    codes: {
+      type: "string",
+      default: String(MNIST_DCGAN.codes),
+      arg: "N",
+      help: "values of G's InfoGAN categorical code (compact nets; 0: a plain DCGAN)",
+    },
     smooth: { type: "string", default: "0", arg: "X", help: "one-sided label smoothing of D's real targets" },
     decay: {
       type: "string",
@@ -76,6 +82,7 @@ await runExample(spec, async (flags) => {
   const cpu0 = cpuSeconds();
   const arch = flags.extra.arch === "tutorial" ? "tutorial" : "compact";
   const width = numberFlag(flags, "width", (v) => Number.isInteger(v) && v >= 1, "an integer ≥ 1");
+  const codes = numberFlag(flags, "codes", (v) => Number.isInteger(v) && v >= 0 && v !== 1, "0 or an integer ≥ 2");
   const smooth = numberFlag(flags, "smooth", (v) => v >= 0 && v < 1, "a number in [0, 1)");
   const ema = numberFlag(flags, "ema", (v) => v >= 0 && v < 1, "a number in [0, 1)");
   const trunc = numberFlag(flags, "truncation", (v) => v > 0 && v <= 1, "a number in (0, 1]");
@@ -83,7 +90,7 @@ await runExample(spec, async (flags) => {
   const count = numberFlag(flags, "samples", (v) => Number.isInteger(v) && v >= 0, "an integer ≥ 0");
   const data = await loadMnist({ split: "train" });
   const stop = totalSteps(flags, batchesPerEpoch(data.size, { batchSize: flags.batch }));
-  const base = arch === "tutorial" ? TUTORIAL_DCGAN : { ...MNIST_DCGAN, width };
+  const base = arch === "tutorial" ? TUTORIAL_DCGAN : { ...MNIST_DCGAN, width, codes };
   const gan = makeDcgan({
     ...base,
     learningRate: flags.lr,
@@ -97,6 +104,7 @@ await runExample(spec, async (flags) => {
     arch,
     latent: gan.latent,
     width: arch === "tutorial" ? null : width,
+    codes: arch === "tutorial" ? 0 : codes,
     image: data.shape.join("x"),
     batch: flags.batch,
     lr: flags.lr,

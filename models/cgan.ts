@@ -8,7 +8,7 @@
  */
 import { type Array, np, random, type tree } from "../mod.ts";
 import * as nn from "../nn/mod.ts";
-import { type DcganConfig, dcganNets, MNIST_DCGAN } from "./dcgan.ts";
+import { type DcganConfig, dcganNets, MNIST_DCGAN, oneHot } from "./dcgan.ts";
 import { type GanMetrics, type GanState, makeGanTrainer } from "./gan.ts";
 
 /** How the discriminator reads the label. */
@@ -42,25 +42,6 @@ export interface Cgan {
   classes: number;
   /** The full configuration. */
   config: CganConfig;
-}
-
-/**
- * One-hot rows of integer labels.
- *
- * @param labels Int32 `[N]`.
- * @param classes The number of classes.
- * @returns Float32 `[N, classes]`.
- *
- * @example
- * ```ts
- * import assert from "node:assert";
- * import { np } from "@wax/wax";
- * import { oneHot } from "@wax/wax/models";
- * assert.deepEqual(await oneHot(np.array([2, 0], { dtype: "int32" }), 3).tolist(), [[0, 0, 1], [1, 0, 0]]);
- * ```
- */
-export function oneHot(labels: Array, classes: number): Array {
-  return np.equal(labels.reshape([-1, 1]), np.arange(classes, undefined, 1, { dtype: "int32" })).astype("float32");
 }
 
 /**

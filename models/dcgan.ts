@@ -19,7 +19,7 @@
  * The training step, state and metrics are `gan.ts`'s, shared with the conditional GAN.
  * @module
  */
-import { Array, random, type tree } from "../mod.ts";
+import { Array, np, random, type tree } from "../mod.ts";
 import * as nn from "../nn/mod.ts";
 import { type GanMetrics, type GanState, type GanTrainConfig, makeGanTrainer } from "./gan.ts";
 
@@ -42,6 +42,13 @@ export interface DcganConfig extends GanTrainConfig {
   refine: boolean;
   /** Batch norm after D's second convolution (compact nets; real and fake batches are normalised apart). */
   dBatchNorm: boolean;
+  /**
+   * InfoGAN's categorical code (0: none): G also reads a one-hot code of this many values, taken
+   * from the latent's first coordinate (its normal quantile, so each value is equally likely), and
+   * D gets a head that must recover the code from the image. No labels are used; the code makes
+   * G commit to one of a few modes per sample instead of drawing between them.
+   */
+  codes: number;
 }
 
 /** The TensorFlow tutorial's DCGAN: what `makeDcgan()` builds. */
@@ -59,6 +66,7 @@ export const TUTORIAL_DCGAN: DcganConfig = {
   dropout: 0.3,
   refine: false,
   dBatchNorm: false,
+  codes: 0,
   evalBatchNorm: true,
   ema: 0,
 };
@@ -83,6 +91,7 @@ export const MNIST_DCGAN: DcganConfig = {
   dropout: 0,
   refine: true,
   dBatchNorm: true,
+  codes: 0,
   evalBatchNorm: true,
   ema: 0.999,
 };
@@ -248,6 +257,50 @@ export interface Dcgan {
 }
 
 /**
+ * One-hot rows of integer labels.
+ *
+ * @param labels Int32 `[N]`.
+ * @param classes The number of classes.
+ * @returns Float32 `[N, classes]`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { np } from "@wax/wax";
+ * import { oneHot } from "@wax/wax/models";
+ * assert.deepEqual(await oneHot(np.array([2, 0], { dtype: "int32" }), 3).tolist(), [[0, 0, 1], [1, 0, 0]]);
+ * ```
+ */
+export function oneHot(labels: Array, classes: number): Array {
+  return np.equal(labels.reshape([-1, 1]), np.arange(classes, undefined, 1, { dtype: "int32" })).astype("float32");
+}
+
+/**
+ * The categorical code of latents `z` `[N, L]`: which of `codes` equally likely intervals of the
+ * standard normal the first coordinate falls in (its quantile, Φ(z₀), times `codes`, rounded down).
+ *
+ * @param z Latents, standard normal.
+ * @param codes The number of code values.
+ * @returns Int32 `[N]` in `[0, codes)`.
+ *
+ * @example The median splits two codes
+ * ```ts
+ * import assert from "node:assert";
+ * import { np } from "@wax/wax";
+ * import { latentCode } from "@wax/wax/models";
+ * const z = np.array([[-0.1, 5], [0.1, 5], [-3, 0], [3, 0]]);
+ * assert.deepEqual(await latentCode(z, 2).tolist(), [0, 1, 0, 1]);
+ * assert.deepEqual(await latentCode(z, 10).tolist(), [4, 5, 0, 9]);
+ * ```
+ */
+export function latentCode(z: Array, codes: number): Array {
+  // The interval boundaries Φ⁻¹(k / codes) = √2·erfinv(2k / codes − 1), k = 1 … codes − 1.
+  const p = np.arange(1, codes).div(codes);
+  const edges = random.erfinv(p.mul(2).sub(1)).mul(Math.SQRT2).reshape([1, codes - 1]);
+  return np.greater(np.sliceAxis(z, 1, 0, 1), edges).astype("int32").sum(1).astype("int32");
+}
+
+/**
  * Builds a DCGAN for 1×28×28 images: the TensorFlow tutorial's by default, or any
  * configuration (`makeDcgan(MNIST_DCGAN)` is what the example trains).
  *
@@ -268,24 +321,33 @@ export interface Dcgan {
  */
 export function makeDcgan(opts: DcganOptions = {}): Dcgan {
   const config = { ...TUTORIAL_DCGAN, ...opts };
+  const { codes, latent } = config;
+  if (!(Number.isInteger(codes) && codes >= 0 && codes !== 1)) {
+    throw new RangeError(`makeDcgan: codes must be 0 (none) or an integer ≥ 2, got ${codes}`);
+  }
   const nets = dcganNets(config);
-  const head = nn.dense(1, config.arch === "tutorial" ? {} : { wInit: nn.normal(0.02) });
+  const head = nn.dense(1 + codes, config.arch === "tutorial" ? {} : { wInit: nn.normal(0.02) });
+  const input = (z: Array) => (codes > 0 ? np.concatenate([z, oneHot(latentCode(z, codes), codes)], 1) : z);
   const trainer = makeGanTrainer<DcganD>({
-    latent: config.latent,
+    latent,
+    info: codes > 0 ? { code: (z) => latentCode(z, codes), weight: 1 } : undefined,
     init(key, imageShape) {
       const [kg, kb, kh] = random.split(key, 3);
-      const gi = nets.generator.init(kg, [1, config.latent]);
+      const gi = nets.generator.init(kg, [1, latent + codes]);
       return {
         g: gi.params,
         gState: gi.state,
         d: { body: nets.bodyParams(kb, [1, ...imageShape]), head: head.init(kh, [1, nets.featureSize]).params },
       };
     },
-    generate: (g, s, z, _labels, training) => nets.generator.apply(g, z, { training, state: s }),
-    discriminate: (d, x, _labels, key) => head.apply(d.head, nets.dFeatures(d.body, x, key)).reshape([x.shape[0]]),
+    generate: (g, s, z, _labels, training) => nets.generator.apply(g, input(z), { training, state: s }),
+    discriminate(d, x, _labels, key) {
+      const o = head.apply(d.head, nets.dFeatures(d.body, x, key));
+      return codes > 0 ? o : o.reshape([x.shape[0]]);
+    },
   }, config);
   return {
-    latent: config.latent,
+    latent,
     config,
     init: trainer.init,
     step: (state, real, key) => trainer.step(state, real, null, key),

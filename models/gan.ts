@@ -59,9 +59,9 @@ export type GanState<D extends tree.ArrayTree = tree.ArrayTree> = {
 
 /** What one GAN step reports (scalars on the device). */
 export interface GanMetrics {
-  /** Discriminator loss (BCE on real plus BCE on fake). */
+  /** Discriminator loss (BCE on real plus BCE on fake; with an InfoGAN code, plus its weighted cross-entropy). */
   d: Array;
-  /** Generator loss (non-saturating BCE through the updated discriminator). */
+  /** Generator loss (non-saturating BCE through the updated discriminator; plus the code's term, as for D). */
   g: Array;
   /** Share of real images D scored as real (logit > 0), before its update. */
   accReal: Array;
@@ -89,8 +89,17 @@ export interface GanParts<D extends tree.ArrayTree = tree.ArrayTree> {
     labels: Array | null,
     training: boolean,
   ): [Array, tree.PyTree];
-  /** Discriminator logits `[N]` (training mode: dropout from `key`, batch statistics). */
+  /**
+   * Discriminator logits `[N]` (training mode: dropout from `key`, batch statistics); with
+   * `info`, `[N, 1 + codes]`: the real/fake logit, then the logits of the latent's code.
+   */
   discriminate(d: D, x: Array, labels: Array | null, key: Array): Array;
+  /**
+   * InfoGAN's categorical code (Chen et al., 2016): the code `code(z)` (int32 `[N]`) each latent
+   * gives the generator, and the weight of the cross-entropy with which D's extra head must
+   * recover it from the fake (added to both losses, so G learns to make the code visible).
+   */
+  info?: { code(z: Array): Array; weight: number };
 }
 
 /** A GAN's optimizers, state and step, built from its parts and configuration. */
@@ -123,7 +132,15 @@ export function makeGanTrainer<D extends tree.ArrayTree>(
 
   const trainStep = (state: GanState<D>, real: Array, labels: Array | null, key: Array): [GanState<D>, GanMetrics] => {
     const [kz, kr, kf, kg] = random.split(key, 4);
-    const z = random.normal(kz, [real.shape[0], parts.latent]);
+    const n = real.shape[0];
+    const z = random.normal(kz, [n, parts.latent]);
+    // D's real/fake logits, and the code's logits and loss when the parts have an InfoGAN code.
+    const code = parts.info ? parts.info.code(z) : null;
+    const heads = (o: Array): [Array, Array | number] => {
+      if (!parts.info || !code) return [o, 0];
+      const q = np.sliceAxis(o, 1, 1, o.shape[1]);
+      return [np.sliceAxis(o, 1, 0, 1).reshape([n]), nn.softmaxCrossEntropy(q, code).mul(parts.info.weight)];
+    };
     // One generator forward pass, linearized: its pullback serves the generator update below.
     const [[fake, gState], pullback] = vjp(
       (g: tree.PyTree) => parts.generate(g, state.gState, z, labels, true),
@@ -132,9 +149,9 @@ export function makeGanTrainer<D extends tree.ArrayTree>(
     // Discriminator update on a real batch and a (constant) fake batch, each normalised on its own.
     const constFake = stopGradient(fake);
     const dLoss = (d: D): [Array, [Array, Array]] => {
-      const r = parts.discriminate(d, real, labels, kr);
-      const f = parts.discriminate(d, constFake, labels, kf);
-      return [bce(r, realTarget).add(bce(f, 0)), [r, f]];
+      const [r] = heads(parts.discriminate(d, real, labels, kr));
+      const [f, info] = heads(parts.discriminate(d, constFake, labels, kf));
+      return [bce(r, realTarget).add(bce(f, 0)).add(info), [r, f]];
     };
     const [[dl, [r, f]], dg] = valueAndGrad(dLoss, { hasAux: true })(state.d);
     const [dUpd, dOpt] = dOptim.update(dg, state.dOpt, state.d);
@@ -142,7 +159,11 @@ export function makeGanTrainer<D extends tree.ArrayTree>(
     const accReal = stopGradient(r).greater(0).astype("float32").mean();
     const accFake = stopGradient(f).less(0).astype("float32").mean();
     // Generator update: non-saturating loss through the updated discriminator, same fakes.
-    const [gl, dFake] = valueAndGrad((x: Array) => bce(parts.discriminate(d, x, labels, kg), 1))(fake);
+    const gLoss = (x: Array) => {
+      const [o, info] = heads(parts.discriminate(d, x, labels, kg));
+      return bce(o, 1).add(info);
+    };
+    const [gl, dFake] = valueAndGrad(gLoss)(fake);
     const [gg] = pullback([dFake, tree.map((x: Array) => np.zerosLike(x), gState)]);
     const [gUpd, gOpt] = gOptim.update(gg, state.gOpt, state.g);
     const g = optim.applyUpdates(state.g, gUpd);

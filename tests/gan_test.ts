@@ -6,6 +6,7 @@ import {
   CheckpointManager,
   type Dcgan,
   GanMonitor,
+  latentCode,
   latentWalk,
   makeCgan,
   makeDcgan,
@@ -15,7 +16,7 @@ import {
 
 // The bare compact nets (no refining convolution, no batch norm in D, no weight average), small;
 // the options the default adds are tested on their own below.
-const small = { ...MNIST_DCGAN, width: 4, refine: false, dBatchNorm: false, ema: 0 };
+const small = { ...MNIST_DCGAN, width: 4, refine: false, dBatchNorm: false, ema: 0, codes: 0 };
 /** The arrays of a tree, in order. */
 const leaves = (t: tree.PyTree) => tree.leaves<Array>(t);
 /** Copies of the arrays of a tree (a step donates the state it is given). */
@@ -192,6 +193,35 @@ Deno.test("cgan: on two patterns, samples follow the label asked for", async () 
   const right = got.which.filter((w, i) => w === asked[i]).length / asked.length;
   assert.ok(got.dist < 0.1, `conditional samples lie near a pattern: ${got.dist}`);
   assert.ok(right >= 0.95, `samples of the asked-for pattern: ${right}`);
+});
+
+Deno.test("dcgan: an InfoGAN code picks the pattern: each code value draws one pattern, no labels used", async () => {
+  const gan = makeDcgan({ ...tiny, codes: 2 });
+  let s = gan.init(random.key(0));
+  for (let i = 0; i < STEPS; i++) {
+    const real = twoPatterns(random.key(100 + i), alternating(16));
+    [s] = gan.step(s, real, random.key(10_000 + i));
+  }
+  const z = random.normal(random.key(1), [64, gan.latent]);
+  const code = await values(latentCode(z, 2));
+  const got = await nearest(gan.sample(s, z));
+  assert.ok(got.dist < 0.5, `samples lie near a pattern: ${got.dist}`);
+  // Which pattern each code value ended up drawing is G's choice; each must mostly draw one of them
+  // (a G that ignored its code would agree with it about half the time).
+  const agree = got.which.filter((w, i) => w === code[i]).length / code.length;
+  assert.ok(Math.max(agree, 1 - agree) >= 0.85, `the pattern follows the code (agreement ${agree})`);
+  assert.ok(code.includes(0) && code.includes(1), "both code values occur among the latents");
+});
+
+Deno.test("latentCode: each of the codes is equally likely for standard normal latents", async () => {
+  const z = random.normal(random.key(3), [20_000, 2]);
+  const code = await values(latentCode(z, 10));
+  const counts = globalThis.Array.from({ length: 10 }, (_, c) => code.filter((v) => v === c).length);
+  // Binomial(20000, 0.1): sd 42, so ±200 is over 4.7 sd.
+  for (const n of counts) assert.ok(Math.abs(n - 2000) < 200, `counts per code: ${counts}`);
+  // The first coordinate alone decides: boundaries at the normal's deciles (Φ⁻¹(0.1) = −1.2816).
+  const edge = np.array([[-1.2817, 0], [-1.2815, 0], [1.2815, 0], [1.2817, 0]]);
+  assert.deepEqual(await values(latentCode(edge, 10)), [0, 1, 8, 9]);
 });
 
 Deno.test("divergence: a forced NaN stops training; D winning outright for `patience` steps does too", async () => {

@@ -36,6 +36,19 @@ Deno.test("studio models: the examples' DCGAN, cGAN and VAE checkpoints draw wha
   assert.equal(g.latent, 64);
   assert(await maxDiff(g.sample(z, null), dcgan.sample(state, z).add(1).mul(0.5)) < 1e-5);
 
+  // A DCGAN with an InfoGAN code: the code comes from each latent, as in the model's sampler.
+  const info = makeDcgan({ ...MNIST_DCGAN, width: 4, codes: 10 });
+  const is = info.init(random.key(7));
+  await new CheckpointManager(checkpointDirs(ROOT, "dcgan").full).save(8, { state: is, key }, {
+    epoch: 0,
+    config: { model: "dcgan", arch: "compact", latent: 64, width: 4, codes: 10, seed: 0 },
+  });
+  const di = await loadLatest(checkpointDirs(ROOT, "dcgan").full);
+  assert(di && di.step === 8);
+  const gi = ganGenerator("dcgan", di, false);
+  assert.equal(gi.latent, 64);
+  assert(await maxDiff(gi.sample(z, null), info.sample(is, z).add(1).mul(0.5)) < 1e-5);
+
   // A conditional GAN: soft labels that are one-hot draw the integer labels' digits.
   const cgan = makeCgan({ ...MNIST_CGAN, width: 4 });
   const cs = cgan.init(random.key(3));

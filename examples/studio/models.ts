@@ -17,8 +17,10 @@ import {
   CheckpointManager,
   type DcganArch,
   dcganNets,
+  latentCode,
   makeVae,
   MNIST_DCGAN,
+  oneHot,
   TUTORIAL_DCGAN,
   type VaeParams,
 } from "../../models/mod.ts";
@@ -167,13 +169,23 @@ export function ganGenerator(name: "dcgan" | "cgan", ckpt: Loaded, small: boolea
   const gState = child(state, "gState", where);
   const shape = generatorShape(g, `${where}.g`);
   const classes = name === "cgan" ? num(ckpt.config.classes, 10) : 0;
-  const latent = shape.inputs - classes;
-  if (latent < 1) throw new Error(`studio: ${where}.g takes ${shape.inputs} inputs, fewer than ${classes} classes`);
+  // A DCGAN with an InfoGAN code reads the code's one-hot beside z (runs from before codes have none).
+  const codes = name === "dcgan" ? num(ckpt.config.codes, 0) : 0;
+  const latent = shape.inputs - classes - codes;
+  if (latent < 1) {
+    throw new Error(
+      `studio: ${where}.g takes ${shape.inputs} inputs, not more than ${classes} classes + ${codes} codes`,
+    );
+  }
   const base = shape.arch === "tutorial" ? TUTORIAL_DCGAN : MNIST_DCGAN;
   const nets = dcganNets({ ...base, ...shape, dropout: 0 });
   const params = { g, gState };
   const render = (p: PyTree, z: Array, y: Array | null): Array => {
-    const input = classes && y ? np.concatenate([z, y], 1) : z;
+    const input = classes && y
+      ? np.concatenate([z, y], 1)
+      : codes
+      ? np.concatenate([z, oneHot(latentCode(z, codes), codes)], 1)
+      : z;
     const opts = { training: false, state: child(p, "gState", "params") };
     const [x] = nets.generator.apply(child(p, "g", "params"), input, opts);
     return x.add(1).mul(0.5);

@@ -132,5 +132,5 @@ export async function trainSmall(name: ModelName, dir: string, opts: TrainSmallO
   }
   const gan = makeDcgan({ ...MNIST_DCGAN, ...settings });
   const state = await loop(gan.init(kInit), (st, b, key) => gan.step(st, b.x, key));
-  return await ckpt.save(steps, { state }, { epoch: 0, config });
+  return await ckpt.save(steps, { state }, { epoch: 0, config: { ...config, codes: gan.config.codes } });
 }
