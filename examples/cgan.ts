@@ -12,19 +12,21 @@
  * @module
  */
 import { join } from "node:path";
-import { cpuUsage } from "node:process";
 import { type Array as WaxArray, np, random } from "../mod.ts";
 import {
   batchesPerEpoch,
   CheckpointManager,
+  cpuSeconds,
   type ExampleSpec,
   formatDuration,
-  formatMetric,
+  ganFlags,
+  ganRunConfig,
+  ganSummary,
   loadMnist,
   makeCgan,
   MNIST_CGAN,
   numberFlag,
-  type RunConfig,
+  readGanFlags,
   runExample,
   saveGrid,
   scoreGan,
@@ -38,54 +40,26 @@ const spec: ExampleSpec = {
     "digit r), losses.csv/png, checkpoints and the samples' label accuracy and MNIST score to --out.",
   defaults: { steps: 3000, batch: 64, lr: 5e-4, every: 500 },
   extra: {
-    width: { type: "string", default: String(MNIST_CGAN.width), arg: "N", help: "channels of the compact nets" },
+    ...ganFlags(MNIST_CGAN),
     labels: {
       type: "string",
       default: MNIST_CGAN.labelInput,
       choices: ["projection", "concat"],
       help: "how D reads the label",
     },
-    smooth: { type: "string", default: "0", arg: "X", help: "one-sided label smoothing of D's real targets" },
-    decay: {
-      type: "string",
-      default: "cosine",
-      choices: ["cosine", "none"],
-      help: "learning rates: cosine decay to 0 over the run, or constant",
-    },
-    ema: {
-      type: "string",
-      default: String(MNIST_CGAN.ema),
-      arg: "X",
-      help: "decay of the moving average of G's weights that draws the pictures (0: none)",
-    },
-    truncation: {
-      type: "string",
-      default: String(1),
-      arg: "X",
-      help: "scale of the latents of the pictures and scores (1: none; below 1 trades variety for clarity)",
-    },
-    samples: { type: "string", default: "1000", arg: "N", help: "samples scored at the end (0: no scoring)" },
     digit: { type: "string", arg: "D", help: "draw --count samples of digit D from the latest checkpoint" },
     count: { type: "string", default: "64", arg: "N", help: "how many samples --digit draws" },
   },
 };
 
-const cpuSeconds = () => {
-  const u = cpuUsage();
-  return (u.user + u.system) / 1e6;
-};
 const int32 = (v: number[]) => np.array(v, { dtype: "int32" });
 const range = (n: number, f: (i: number) => number) => Array.from({ length: n }, (_, i) => f(i));
 
 await runExample(spec, async (flags) => {
   const t0 = performance.now();
   const cpu0 = cpuSeconds();
-  const width = numberFlag(flags, "width", (v) => Number.isInteger(v) && v >= 1, "an integer ≥ 1");
-  const smooth = numberFlag(flags, "smooth", (v) => v >= 0 && v < 1, "a number in [0, 1)");
-  const ema = numberFlag(flags, "ema", (v) => v >= 0 && v < 1, "a number in [0, 1)");
-  const trunc = numberFlag(flags, "truncation", (v) => v > 0 && v <= 1, "a number in (0, 1]");
-  const decay = flags.extra.decay !== "none";
-  const count = numberFlag(flags, "samples", (v) => Number.isInteger(v) && v >= 0, "an integer ≥ 0");
+  const gf = readGanFlags(flags);
+  const { width, trunc } = gf;
   const digit = flags.extra.digit === undefined
     ? null
     : numberFlag(flags, "digit", (v) => Number.isInteger(v) && v >= 0 && v <= 9, "a digit 0-9");
@@ -98,24 +72,12 @@ await runExample(spec, async (flags) => {
     labelInput,
     learningRate: flags.lr,
     dLearningRate: flags.lr,
-    decaySteps: decay ? stop : 0,
-    labelSmoothing: smooth,
-    ema,
+    decaySteps: gf.decay ? stop : 0,
+    labelSmoothing: gf.smooth,
+    ema: gf.ema,
     classes: 10,
   });
-  const config: RunConfig = {
-    model: "cgan",
-    labels: labelInput,
-    latent: gan.latent,
-    width,
-    image: data.shape.join("x"),
-    batch: flags.batch,
-    lr: flags.lr,
-    smooth,
-    decay: decay ? "cosine" : "none",
-    ema,
-    seed: flags.seed,
-  };
+  const config = ganRunConfig({ model: "cgan", labels: labelInput, latent: gan.latent, width }, flags, gf, data);
   const key = random.key(flags.seed);
   const [kInit, kFixed, kData, kSteps] = random.split(key, 4);
   let run = { state: gan.init(kInit), key };
@@ -180,14 +142,18 @@ await runExample(spec, async (flags) => {
   }
   const grid = join(flags.out, "grid.png");
   await saveGrid(grid, draw(gridZ, gridY), { cols: 10 });
-  const scores = count > 0
-    ? await scoreGan(draw, { latent: gan.latent, count, key: random.foldIn(kFixed, 3), conditional: true, data })
+  const scores = gf.samples > 0
+    ? await scoreGan(draw, {
+      latent: gan.latent,
+      count: gf.samples,
+      key: random.foldIn(kFixed, 3),
+      conditional: true,
+      data,
+    })
     : "";
   console.log(
-    `cgan: ${stop} steps${start ? ` (resumed at step ${start})` : ""} in ${formatDuration(trainSeconds)}; ` +
-      `last D loss ${formatMetric(last.d ?? NaN)}, G loss ${formatMetric(last.g ?? NaN)}, ` +
-      `D accuracy real ${formatMetric(last.accReal ?? NaN)} fake ${formatMetric(last.accFake ?? NaN)}; ` +
-      `samples ${sample || "(none: nothing to do)"}; ${scores}${trunc < 1 ? `latents ×${trunc}; ` : ""}grid ${grid}; ` +
+    ganSummary("cgan", { stop, start, seconds: trainSeconds, last, sample }) +
+      `${scores}${trunc < 1 ? `latents ×${trunc}; ` : ""}grid ${grid}; ` +
       `losses ${join(flags.out, "losses.csv")}; checkpoints ${ckpt.dir}; ${took()}`,
   );
 });

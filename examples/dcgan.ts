@@ -13,20 +13,22 @@
  * @module
  */
 import { join } from "node:path";
-import { cpuUsage } from "node:process";
 import { type Array, random } from "../mod.ts";
 import {
   batchesPerEpoch,
   CheckpointManager,
+  cpuSeconds,
   type ExampleSpec,
   formatDuration,
-  formatMetric,
+  ganFlags,
+  ganRunConfig,
+  ganSummary,
   latentWalk,
   loadMnist,
   makeDcgan,
   MNIST_DCGAN,
   numberFlag,
-  type RunConfig,
+  readGanFlags,
   runExample,
   saveGrid,
   scoreGan,
@@ -42,52 +44,23 @@ const spec: ExampleSpec = {
   defaults: { steps: 3000, batch: 64, lr: 5e-4, every: 500 },
   extra: {
     arch: { type: "string", default: "compact", choices: ["compact", "tutorial"], help: "the networks" },
-    width: { type: "string", default: String(MNIST_DCGAN.width), arg: "N", help: "channels of the compact nets" },
+    ...ganFlags(MNIST_DCGAN),
     codes: {
       type: "string",
       default: String(MNIST_DCGAN.codes),
       arg: "N",
       help: "values of G's InfoGAN categorical code (compact nets; 0: a plain DCGAN)",
     },
-    smooth: { type: "string", default: "0", arg: "X", help: "one-sided label smoothing of D's real targets" },
-    decay: {
-      type: "string",
-      default: "cosine",
-      choices: ["cosine", "none"],
-      help: "learning rates: cosine decay to 0 over the run, or constant",
-    },
-    ema: {
-      type: "string",
-      default: String(MNIST_DCGAN.ema),
-      arg: "X",
-      help: "decay of the moving average of G's weights that draws the pictures (0: none)",
-    },
-    truncation: {
-      type: "string",
-      default: String(1),
-      arg: "X",
-      help: "scale of the latents of the pictures and scores (1: none; below 1 trades variety for clarity)",
-    },
-    samples: { type: "string", default: "1000", arg: "N", help: "samples scored at the end (0: no scoring)" },
   },
-};
-
-const cpuSeconds = () => {
-  const u = cpuUsage();
-  return (u.user + u.system) / 1e6;
 };
 
 await runExample(spec, async (flags) => {
   const t0 = performance.now();
   const cpu0 = cpuSeconds();
   const arch = flags.extra.arch === "tutorial" ? "tutorial" : "compact";
-  const width = numberFlag(flags, "width", (v) => Number.isInteger(v) && v >= 1, "an integer ≥ 1");
   const codes = numberFlag(flags, "codes", (v) => Number.isInteger(v) && v >= 0 && v !== 1, "0 or an integer ≥ 2");
-  const smooth = numberFlag(flags, "smooth", (v) => v >= 0 && v < 1, "a number in [0, 1)");
-  const ema = numberFlag(flags, "ema", (v) => v >= 0 && v < 1, "a number in [0, 1)");
-  const trunc = numberFlag(flags, "truncation", (v) => v > 0 && v <= 1, "a number in (0, 1]");
-  const decay = flags.extra.decay !== "none";
-  const count = numberFlag(flags, "samples", (v) => Number.isInteger(v) && v >= 0, "an integer ≥ 0");
+  const gf = readGanFlags(flags);
+  const { width, trunc } = gf;
   const data = await loadMnist({ split: "train" });
   const stop = totalSteps(flags, batchesPerEpoch(data.size, { batchSize: flags.batch }));
   const base = arch === "tutorial" ? TUTORIAL_DCGAN : { ...MNIST_DCGAN, width, codes };
@@ -95,24 +68,22 @@ await runExample(spec, async (flags) => {
     ...base,
     learningRate: flags.lr,
     dLearningRate: flags.lr,
-    decaySteps: decay ? stop : 0,
-    labelSmoothing: smooth,
-    ema,
+    decaySteps: gf.decay ? stop : 0,
+    labelSmoothing: gf.smooth,
+    ema: gf.ema,
   });
-  const config: RunConfig = {
-    model: "dcgan",
-    arch,
-    latent: gan.latent,
-    width: arch === "tutorial" ? null : width,
-    codes: arch === "tutorial" ? 0 : codes,
-    image: data.shape.join("x"),
-    batch: flags.batch,
-    lr: flags.lr,
-    smooth,
-    decay: decay ? "cosine" : "none",
-    ema,
-    seed: flags.seed,
-  };
+  const config = ganRunConfig(
+    {
+      model: "dcgan",
+      arch,
+      latent: gan.latent,
+      width: arch === "tutorial" ? null : width,
+      codes: arch === "tutorial" ? 0 : codes,
+    },
+    flags,
+    gf,
+    data,
+  );
   // One key per purpose: init, the fixed latents of the pictures, the data order, the steps.
   const key = random.key(flags.seed);
   const [kInit, kFixed, kData, kSteps] = random.split(key, 4);
@@ -157,15 +128,12 @@ await runExample(spec, async (flags) => {
   await saveGrid(walk, draw(await latentWalk(random.foldIn(kFixed, 2), { rows: 6, cols: 10, latent: gan.latent })), {
     cols: 10,
   });
-  const scores = count > 0
-    ? await scoreGan(draw, { latent: gan.latent, count, key: random.foldIn(kFixed, 3), data })
+  const scores = gf.samples > 0
+    ? await scoreGan(draw, { latent: gan.latent, count: gf.samples, key: random.foldIn(kFixed, 3), data })
     : "";
-  const last = trained.last;
   console.log(
-    `dcgan: ${stop} steps${start ? ` (resumed at step ${start})` : ""} in ${formatDuration(trainSeconds)}; ` +
-      `last D loss ${formatMetric(last.d ?? NaN)}, G loss ${formatMetric(last.g ?? NaN)}, ` +
-      `D accuracy real ${formatMetric(last.accReal ?? NaN)} fake ${formatMetric(last.accFake ?? NaN)}; ` +
-      `samples ${trained.sample || "(none: nothing to do)"}; ${scores}${trunc < 1 ? `latents ×${trunc}; ` : ""}` +
+    ganSummary("dcgan", { stop, start, seconds: trainSeconds, last: trained.last, sample: trained.sample }) +
+      `${scores}${trunc < 1 ? `latents ×${trunc}; ` : ""}` +
       `digits ${digits}; walk ${walk}; losses ${join(flags.out, "losses.csv")}; checkpoints ${ckpt.dir}; ` +
       `total ${formatDuration((performance.now() - t0) / 1000)}, cpu ${formatDuration(cpuSeconds() - cpu0)}`,
   );

@@ -18,10 +18,9 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { cpuUsage } from "node:process";
 import { join } from "node:path";
 import { type BackendName, useBackend } from "../mod.ts";
-import { type Dataset, formatDuration, loadMnist } from "../models/mod.ts";
+import { cpuSeconds, type Dataset, formatDuration, loadMnist } from "../models/mod.ts";
 import { findDirections } from "./studio/directions.ts";
 import type { Studio } from "./studio/handlers.ts";
 import {
@@ -124,11 +123,6 @@ const opts = flags();
 if (opts.backend) await useBackend(opts.backend);
 const t0 = performance.now();
 
-/** CPU seconds this process has used (all threads). */
-const cpuSeconds = () => {
-  const u = cpuUsage();
-  return (u.user + u.system) / 1e6;
-};
 const cpu0 = cpuSeconds();
 
 /** Loads (or trains) the models, the upscaler and the tuner's directions; the data sets are dropped after. */

@@ -17,6 +17,7 @@
  */
 export * from "./autoencoder.ts";
 export * from "./gan.ts";
+export * from "./gan_example.ts";
 export * from "./dcgan.ts";
 export * from "./cgan.ts";
 export * from "./classifier.ts";

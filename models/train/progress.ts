@@ -5,6 +5,7 @@
  * values every few steps (see `History.flush`), never every step.
  * @module
  */
+import { cpuUsage } from "node:process";
 
 /** Options of `Progress`. */
 export interface ProgressOptions {
@@ -28,6 +29,23 @@ export interface ProgressInfo {
   epoch?: number;
   /** Metric values by name, e.g. `{ loss: 0.31, acc: 0.91 }`. */
   metrics?: Record<string, number>;
+}
+
+/**
+ * CPU seconds this process has used so far, all threads (user + system).
+ *
+ * @returns Seconds.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { cpuSeconds } from "@wax/wax/models";
+ * assert(cpuSeconds() > 0);
+ * ```
+ */
+export function cpuSeconds(): number {
+  const u = cpuUsage();
+  return (u.user + u.system) / 1e6;
 }
 
 /** `m:ss` or `h:mm:ss`. */
