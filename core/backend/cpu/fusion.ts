@@ -13,6 +13,7 @@ import { allocUninit } from "./pool.ts";
 import type { Eqn } from "../../ir.ts";
 import { sizeOf, stridesOf } from "../../shape.ts";
 import { compileLoop, dataDType, opCode, store, threefryCode } from "./templates.ts";
+import { nativeFused } from "./fused_x86.ts";
 
 /** Fusion switch: on unless the environment sets `WAX_FUSION=0` (read once, only with env permission). */
 export const fusion: { enabled: boolean } = { enabled: readEnvFlag() };
@@ -131,9 +132,11 @@ export function fusedKernel<V>(spec: FusedSpec<V>): (ins: TypedArray[]) => Typed
   const fn = compileLoop<LoopFn>(["ins", "outs", "dims", "strides"], src);
   const run = fn;
   const outDtypes = spec.outs.map((o) => o.dtype);
+  // AVX-512 code for eligible loops (fused_x86.ts); it declines small sizes, then the JS loop runs.
+  const native = nativeFused(spec, { dims, strides });
   return (ins) => {
     const outs = outDtypes.map((dt) => allocUninit(dt, n));
-    run(ins, outs, dims, strides);
+    if (!native?.(ins, outs, n)) run(ins, outs, dims, strides);
     return outs;
   };
 }

@@ -165,6 +165,122 @@ export class Asm {
     return this;
   }
 
+  /** `vaddps dst, a, b` (`b` a register or memory operand). */
+  vaddps(dst: number, a: number, b: number | Mem): this {
+    this.evex({ map: 1, pp: 0, w: 0, op: 0x58, n: 64 }, dst, a, b);
+    return this;
+  }
+
+  /** `vsubps dst, a, b` (dst = a − b). */
+  vsubps(dst: number, a: number, b: number | Mem): this {
+    this.evex({ map: 1, pp: 0, w: 0, op: 0x5c, n: 64 }, dst, a, b);
+    return this;
+  }
+
+  /** `vdivps dst, a, b` (dst = a / b). */
+  vdivps(dst: number, a: number, b: number | Mem): this {
+    this.evex({ map: 1, pp: 0, w: 0, op: 0x5e, n: 64 }, dst, a, b);
+    return this;
+  }
+
+  /** `vsqrtps dst, a`. */
+  vsqrtps(dst: number, a: number | Mem): this {
+    this.evex({ map: 1, pp: 0, w: 0, op: 0x51, n: 64 }, dst, 0, a);
+    return this;
+  }
+
+  /** `vmaxps dst, a, b` (b when either is NaN or both are zero). */
+  vmaxps(dst: number, a: number, b: number): this {
+    this.evex({ map: 1, pp: 0, w: 0, op: 0x5f, n: 64 }, dst, a, b);
+    return this;
+  }
+
+  /** `vminps dst, a, b` (b when either is NaN or both are zero). */
+  vminps(dst: number, a: number, b: number): this {
+    this.evex({ map: 1, pp: 0, w: 0, op: 0x5d, n: 64 }, dst, a, b);
+    return this;
+  }
+
+  /** `vpord dst, a, b`. */
+  vpord(dst: number, a: number, b: number): this {
+    this.evex({ map: 1, pp: 1, w: 0, op: 0xeb, n: 64 }, dst, a, b);
+    return this;
+  }
+
+  /** `vpandd dst, a, b`. */
+  vpandd(dst: number, a: number, b: number | Mem): this {
+    this.evex({ map: 1, pp: 1, w: 0, op: 0xdb, n: 64 }, dst, a, b);
+    return this;
+  }
+
+  /** `vcmpps k, a, b, imm8` (predicate `imm`, e.g. 0x1e = GT_OQ; `k` 1..7). */
+  vcmpps(k: number, a: number, b: number, imm: number): this {
+    this.evex({ map: 1, pp: 0, w: 0, op: 0xc2, n: 64 }, k, a, b);
+    return this.bytes(imm);
+  }
+
+  /** `vblendmps dst{k}, a, b` — lanes of `b` where `k` is set, else of `a`. */
+  vblendmps(dst: number, k: number, a: number, b: number): this {
+    this.evex({ map: 2, pp: 1, w: 0, op: 0x65, mask: k, n: 64 }, dst, a, b);
+    return this;
+  }
+
+  /** `vpmovzxbd zmm{k}{z}, xmmword [m]` — 16 bytes zero-extended to dwords (masked lanes read nothing). */
+  vpmovzxbd(dst: number, m: Mem, mask = 0): this {
+    this.evex({ map: 2, pp: 1, w: 0, op: 0x31, mask, zero: mask !== 0, n: 16 }, dst, 0, m);
+    return this;
+  }
+
+  /** `vpmovdb xmmword [m]{k}, zmm` — the low byte of each dword lane. */
+  vpmovdbStore(m: Mem, src: number, mask = 0): this {
+    this.evex({ map: 2, pp: 2, w: 0, op: 0x31, mask, n: 16 }, src, 0, m);
+    return this;
+  }
+
+  /** `vptestmd k, a, b` — lanes where `a & b` is nonzero. */
+  vptestmd(k: number, a: number, b: number): this {
+    this.evex({ map: 2, pp: 1, w: 0, op: 0x27, n: 64 }, k, a, b);
+    return this;
+  }
+
+  /** `vmovdqa32 dst{k}{z}, src` — lanes of `src` where `k` is set, zero elsewhere. */
+  vmovdqa32Zero(dst: number, k: number, src: number): this {
+    this.evex({ map: 1, pp: 1, w: 0, op: 0x6f, mask: k, zero: true, n: 64 }, dst, 0, src);
+    return this;
+  }
+
+  /** `mov qword [m], r64`. */
+  movStore(m: Mem, src: number): this {
+    this.rex(1, src, m);
+    this.bytes(0x89);
+    this.modrmMem(src, m);
+    return this;
+  }
+
+  /** `add qword [m], imm32`. */
+  addMemImm(m: Mem, v: number): this {
+    this.rex(1, 0, m);
+    this.bytes(0x81);
+    this.modrmMem(0, m);
+    this.imm32(v);
+    return this;
+  }
+
+  /** `dec qword [m]`. */
+  decMem(m: Mem): this {
+    this.rex(1, 0, m);
+    this.bytes(0xff);
+    this.modrmMem(1, m);
+    return this;
+  }
+
+  /** `cmp a, b` (64-bit registers). */
+  cmp(a: number, b: number): this {
+    this.rex(1, b, a);
+    this.bytes(0x39, 0xc0 | ((b & 7) << 3) | (a & 7));
+    return this;
+  }
+
   /** `kmovw k, word [m]` (VEX; base and index must be low registers). */
   kmovwLoad(k: number, m: Mem): this {
     if (m.base >= 8 || (m.index ?? 0) >= 8) throw new Error("asm: kmovw needs low registers");
