@@ -12,6 +12,7 @@ import {
   jit,
   jvp,
   lax,
+  makeJaxpr,
   np,
   stopGradient,
 } from "../mod.ts";
@@ -304,4 +305,20 @@ Deno.test("grads: every differentiable primitive's jvp rule ran in a gradient ch
   assert.deepEqual(missing, [], `primitives no gradient check differentiated: ${missing.join(", ")}`);
   const odd = Object.keys(ZERO_JVP).filter((p) => differentiated.has(p));
   assert.deepEqual(odd, [], `listed as having no tangent in tests/mutation/zero_jvp.ts, yet differentiated: ${odd}`);
+});
+
+Deno.test("grads: dotGeneral: the weight's cotangent comes straight from a dot, no transpose", async () => {
+  // d/dw Σ(x·w) for x [B, I], w [I, O] is xᵀ·g: `dot(x, g)` contracting the batch axis is already
+  // [I, O], so the rule must not build `dot(g, x)` ([O, I]) and transpose it. Batched too.
+  const cases: [number[], number[], (x: Arr, w: Arr) => Arr][] = [
+    [[5, 3], [3, 4], (x, w) => x.matmul(w)],
+    [[2, 5, 3], [2, 3, 4], (x, w) => x.matmul(w)],
+  ];
+  for (const [xs, ws, f] of cases) {
+    const x = arr(rand(xs, 1)), w = arr(rand(ws, 2));
+    const loss = (w: Arr) => np.sin(f(x, w)).sum();
+    const prims = makeJaxpr(grad(loss))(w).eqns.map((e) => e.prim);
+    assert.ok(!prims.includes("transpose"), `grad of ${xs} @ ${ws}: ${prims.join(" ")}`);
+    await checkGrads(loss, [w]);
+  }
 });

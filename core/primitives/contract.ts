@@ -43,6 +43,13 @@ function dotTransposeLhs(
     : (([b, , ay]) => [b, ay])(rangesLike(xb, xKept, yKept));
   const xContractSortedByY = argsort(yc).map((i) => xc[i]);
   const outAxes = argsort([...xb, ...xKept, ...xContractSortedByY]);
+  // dot(g, y) has axes [batch, g's free, y's free]. When the cotangent wants [batch, y's free,
+  // g's free] (the weight of x @ w), dot(y, g) gives it directly: no transpose to materialise.
+  const nb = ansBatch.length, gFree = g.ndim - nb - ansY.length, yFree = yNdim - yb.length - yKept.length;
+  const swapped = [...range(nb), ...range(yFree).map((i) => nb + gFree + i), ...range(gFree).map((i) => nb + i)];
+  if (gFree > 0 && yFree > 0 && outAxes.every((a, i) => a === swapped[i])) {
+    return dot(y as Array, g, { contract: [yKept, ansY], batch: [yb, ansBatch] });
+  }
   return transpose(dot(g, y as Array, { contract: [ansY, yKept], batch: [ansBatch, yb] }), outAxes);
 }
 
