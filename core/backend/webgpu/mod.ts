@@ -63,6 +63,22 @@ export function isSoftwareAdapter(info: AdapterInfoLike): boolean {
 }
 
 /**
+ * Mesa's Vulkan drivers look for a Wayland display when an adapter is requested and, where
+ * XDG_RUNTIME_DIR is unset (servers, containers, CI), print "error: XDG_RUNTIME_DIR is invalid
+ * or not set" on stderr. Any absolute path keeps them quiet (nothing is written there); the
+ * variable is set only when it is unset and the process may write its environment.
+ */
+function quietWaylandProbe(): void {
+  try {
+    const d = (globalThis as { Deno?: typeof Deno }).Deno;
+    if (d?.build.os !== "linux" || d.permissions.querySync({ name: "env" }).state !== "granted") return;
+    if (!d.env.get("XDG_RUNTIME_DIR")) d.env.set("XDG_RUNTIME_DIR", "/tmp");
+  } catch {
+    // No permission API or environment: nothing to quiet.
+  }
+}
+
+/**
  * True when the platform offers a hardware WebGPU adapter (not a software one), which makes
  * webgpu the default backend.
  *
@@ -74,6 +90,7 @@ export function isSoftwareAdapter(info: AdapterInfoLike): boolean {
  */
 export async function hasHardwareAdapter(): Promise<boolean> {
   try {
+    quietWaylandProbe();
     const adapter = await navigator.gpu?.requestAdapter();
     if (!adapter) return false;
     const fallback = (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter;
@@ -169,6 +186,7 @@ export async function createWebGpu(): Promise<WebGpuBackend> {
   if (instance) return instance;
   const nav = globalThis.navigator as Navigator & { gpu?: GPU };
   if (!nav?.gpu) throw gpuError("this runtime has no navigator.gpu (WebGPU is unavailable)");
+  quietWaylandProbe();
   const adapter = await nav.gpu.requestAdapter();
   if (!adapter) throw gpuError("no WebGPU adapter found (navigator.gpu.requestAdapter() returned null)");
   const lim = adapter.limits;
