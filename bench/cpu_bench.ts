@@ -3,7 +3,8 @@
  * convolution (batch 64, 14×14×64 → 128, kernel 5, stride 2) forward and forward+backward.
  * Peers: jax-js (wasm) and TensorFlow.js (wasm). PyTorch runs from `deno task bench:peers`.
  * Every library is timed to "result computed" (wax `blockUntilReady`, jax-js `blockUntilReady`,
- * tfjs-wasm and PyTorch compute synchronously), without copying results to JS arrays.
+ * tfjs-wasm and PyTorch compute synchronously), without copying results to JS arrays; wax also
+ * as users write it (the result read with `.data()` and dropped, never disposed).
  * @module
  */
 import { type Array, grad, jit, lax, np, random } from "../mod.ts";
@@ -23,6 +24,10 @@ for (const n of sizes) {
   await a.data();
   Deno.bench({ name: `wax ${group}`, group, baseline: true }, async () => {
     (await np.matmul(a, b).blockUntilReady()).dispose();
+  });
+  // As users write it: the result read and dropped, never disposed (storage comes back when it is collected).
+  Deno.bench({ name: `wax-as-users-write-it ${group}`, group }, async () => {
+    await np.matmul(a, b).data();
   });
   if (tf) {
     const ta = tf.randomNormal([n, n]);
@@ -57,6 +62,12 @@ for (const n of sizes) {
   });
   Deno.bench({ name: "wax conv fwd+bwd", group: "conv fwd+bwd", baseline: true }, async () => {
     for (const g of fwdBwd(x, w) as Array[]) (await g.blockUntilReady()).dispose();
+  });
+  Deno.bench({ name: "wax-as-users-write-it conv fwd", group: "conv fwd" }, async () => {
+    await fwd(x, w).data();
+  });
+  Deno.bench({ name: "wax-as-users-write-it conv fwd+bwd", group: "conv fwd+bwd" }, async () => {
+    for (const g of fwdBwd(x, w) as Array[]) await g.data();
   });
   if (tf) {
     type T4 = import("@tensorflow/tfjs").Tensor4D;
