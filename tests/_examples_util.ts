@@ -7,16 +7,16 @@ import { encodeIdx } from "../models/data/mod.ts";
 const repo = new URL("..", import.meta.url).pathname;
 
 /**
- * A temporary folder with `data/mnist/`: 48 training and 16 test images of random pixels
- * (labels i mod 10) in the IDX format. Remove it when done.
+ * A temporary folder with `data/mnist/`: `train` (default 48) training and 16 test images of
+ * random pixels (labels i mod 10) in the IDX format. Remove it when done.
  */
-export async function tinyMnist(): Promise<string> {
+export async function tinyMnist(train = 48): Promise<string> {
   const root = await Deno.makeTempDir({ prefix: "wax examples " });
   const dir = join(root, "data", "mnist");
   await Deno.mkdir(dir, { recursive: true });
   let s = 12345;
   const byte = () => (s = (s * 1103515245 + 12345) % 2 ** 31) >> 23;
-  for (const [split, n] of [["train", 48], ["t10k", 16]] as const) {
+  for (const [split, n] of [["train", train], ["t10k", 16]] as const) {
     const px = Uint8Array.from({ length: n * 784 }, byte);
     await Deno.writeFile(join(dir, `${split}-images-idx3-ubyte`), encodeIdx({ dims: [n, 28, 28], data: px }));
     const labels = Uint8Array.from({ length: n }, (_, i) => i % 10);
