@@ -1,12 +1,15 @@
 /**
  * Native AVX-512 fused loops (core/backend/cpu/fused_x86.ts): the machine code gives exactly the
  * bits of the generated JavaScript loop (the oracle, run with the native path off) on random
- * loop specs, at every tail length, over NaN, ±Inf, ±0, denormals and extreme values; a jitted
- * Adam step is bit-identical with the native path on and off; ineligible loops stay JS.
+ * loop specs (1-d to 4-d, with row, per-channel and constant reads), at every tail length, over
+ * NaN, ±Inf, ±0, denormals and extreme values; a jitted Adam step, dense layer gradient and batch
+ * norm + leaky ReLU (forward and gradient) are bit-identical with the native path on and off;
+ * ineligible loops stay JS.
  * Skipped where AVX-512 code cannot run (no avx512f, not linux x86_64, no FFI permission).
  */
 import assert from "node:assert/strict";
-import { type Array as Arr, grad, jit, np, type tree } from "../mod.ts";
+import { type Array as Arr, grad, jit, np, random, tree } from "../mod.ts";
+import * as nn from "../nn/mod.ts";
 import { fusedKernel, type FusedSpec } from "../core/backend/cpu/fusion.ts";
 import { nativeElementwise, nativeFused, nativeStats } from "../core/backend/cpu/fused_x86.ts";
 import { avx512Usable } from "../core/backend/cpu/gemm/x86/exec.ts";
@@ -34,24 +37,8 @@ function rng(seed: number): () => number {
 
 /** Bit patterns of NaNs (both signs, a payload), ±Inf, ±0, denormals, extremes and ordinary numbers. */
 const SPECIAL = [
-  0x7fc00000,
-  0xffc00000,
-  0x7fc12345,
-  0x7f800000,
-  0xff800000,
-  0,
-  0x80000000,
-  1,
-  0x80000001,
-  0x007fffff,
-  0x00400000,
-  0x7f7fffff,
-  0xff7fffff,
-  0x00800000,
-  0x80800000,
-  0x3f800000,
-  0xbf800000,
-  0x3f000000,
+  ...[0x7fc00000, 0xffc00000, 0x7fc12345, 0x7f800000, 0xff800000, 0, 0x80000000, 1, 0x80000001],
+  ...[0x007fffff, 0x00400000, 0x7f7fffff, 0xff7fffff, 0x00800000, 0x80800000, 0x3f800000, 0xbf800000, 0x3f000000],
 ];
 
 /** `n` float32 values, a third of them special, in a view at a byteOffset into an off-heap buffer. */
@@ -114,9 +101,14 @@ function inputs(rows: number, cols: number, r: () => number, extra = 0): (Float3
  * A random eligible loop over `READS` and `extra` more contiguous reads (summed first, so that
  * every pointer is used): `m` operations; two float outputs and, if any, the last comparison (bool).
  */
-function randomSpec(r: () => number, m: number, shape: number[], extra = 0): FusedSpec<string> {
+function randomSpec(
+  r: () => number,
+  m: number,
+  shape: number[],
+  extra = 0,
+  st = readStrides(shape, extra),
+): FusedSpec<string> {
   const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)];
-  const st = readStrides(shape, extra);
   const names = [...READS, ...Array.from({ length: extra }, (_, k) => `e${k}`)];
   const reads = names.map((v, j) => ({ v, dtype: (j === 5 ? "bool" : F) as DType, strides: st[j] }));
   const vals: (number | string)[] = [0, 1, 2, 3, 4];
@@ -364,7 +356,7 @@ nativeTest(
   },
 );
 
-nativeTest("native fused loops: transcendentals, strided reads, 3-d loops and int32 stay JS", () => {
+nativeTest("native fused loops: transcendentals, strided rows, 5-d loops and int32 stay JS", () => {
   const base = (prim: string, dt: DType = F): FusedSpec<string> => ({
     shape: [64],
     reads: [{ v: "a", dtype: dt, strides: [1] }],
@@ -377,7 +369,121 @@ nativeTest("native fused loops: transcendentals, strided reads, 3-d loops and in
   assert.equal(nativeFused(base("isnan"), flat), null);
   assert.equal(nativeFused(base("neg", "int32"), flat), null);
   assert.equal(nativeFused(base("sqrt"), { dims: [64], strides: [[2]] }), null);
-  assert.equal(nativeFused(base("sqrt"), { dims: [4, 4, 4], strides: [[16, 4, 1]] }), null);
-  assert.equal(nativeStats.ineligible, before + 5);
+  assert.equal(nativeFused(base("sqrt"), { dims: [2, 2, 4, 4, 4], strides: [[128, 64, 16, 4, 1]] }), null);
+  assert.equal(nativeFused(base("sqrt"), { dims: [4, 4, 4], strides: [[16, 1, 4]] }), null); // strided row
+  assert.equal(nativeStats.ineligible, before + 6);
   assert.ok(nativeFused(base("sqrt"), flat));
 });
+
+/** Contiguous element strides of `shape`, 0 on the axes in `bcast`. */
+function stridesOf(shape: number[], bcast: (l: number) => boolean): number[] {
+  const st = shape.map(() => 0);
+  for (let l = shape.length - 1, acc = 1; l >= 0; l--) if (!bcast(l)) st[l] = acc, acc *= shape[l];
+  return st;
+}
+
+/**
+ * Strides of `READS` in a loop of 3 or 4 axes: `row` is contiguous along the last axis and
+ * broadcast along random outer axes; `col` (a per-channel value, like a [1, C, 1, 1] batch-norm
+ * scale) is constant along the last axis and broadcast along random outer axes.
+ */
+function ndStrides(shape: number[], r: () => number): number[][] {
+  const last = shape.length - 1, full = stridesOf(shape, () => false);
+  const row = stridesOf(shape, (l) => l < last && r() < 0.6);
+  const col = stridesOf(shape, (l) => l === last || (l !== 1 && r() < 0.5));
+  return [full, full, row, col, shape.map(() => 0), full];
+}
+
+/** Float (or, for `bool`, mask) data for a read of strides `st` over `shape`: as many elements as it reaches. */
+function readData(shape: number[], st: number[], r: () => number, bool: boolean): Float32Array | Uint8Array {
+  const n = 1 + shape.reduce((a, d, l) => a + (d - 1) * st[l], 0);
+  if (!bool) return data(n, r);
+  const mask = new Uint8Array(new ArrayBuffer(n + 5), 3, n);
+  for (let i = 0; i < n; i++) mask[i] = r() < 0.5 ? 0 : r() < 0.8 ? 1 : 2 + Math.floor(r() * 254);
+  return mask;
+}
+
+/** Compares outputs bit for bit (any NaN for any NaN, see `assertBits`). */
+function assertOuts(got: Out[], want: Out[], what: string) {
+  want.forEach((o, k) => {
+    if (o instanceof Float32Array) assertBits(got[k], o, `${what} output ${k}`, true);
+    else assert.deepEqual(got[k], o, `${what} output ${k}`);
+  });
+}
+
+/** Random 3-d and 4-d loops with per-channel and row reads: native (direct and through fusedKernel) = JS. */
+function checkND(shape: number[], trials: number, r: () => number) {
+  for (let t = 0; t < trials; t++) {
+    const st = ndStrides(shape, r);
+    const spec = randomSpec(r, 2 + Math.floor(r() * 14), shape, 0, st);
+    const ins = st.map((s, j) => readData(shape, s, r, j === 5));
+    const what = `shape ${shape} strides ${JSON.stringify(st)} trial ${t} ${spec.eqns.map((e) => e.prim)}`;
+    const { js, native } = both(spec, ins);
+    assertOuts(native, js, what);
+    // Through fusedKernel: the collapsed loop runs natively too.
+    const [calls, minWork] = [nativeStats.calls, nativeElementwise.minWork];
+    nativeElementwise.minWork = 0;
+    try {
+      const fused = fusedKernel(spec)(ins) as Out[];
+      assert.equal(nativeStats.calls, calls + 1, `${what}: fusedKernel should run natively`);
+      assertOuts(fused, js, `${what} (fusedKernel)`);
+    } finally {
+      nativeElementwise.minWork = minWork;
+    }
+  }
+}
+
+nativeTest("native fused loops: 3-d and 4-d loops with per-channel reads, rows of every tail length", () => {
+  const r = rng(17);
+  const shapes = [[3, 5, 7], [2, 3, 4, 17], [4, 3, 1], [2, 3, 2, 15], [3, 2, 16], [2, 4, 49], [5, 2, 3, 33], [
+    2,
+    2,
+    2,
+    1,
+  ]];
+  for (const shape of shapes) checkND(shape, 8, r);
+});
+
+nativeTest("native fused loops: a DCGAN-sized [64, 16, 28, 28] per-channel loop", () => {
+  checkND([64, 16, 28 * 28], 1, rng(19));
+  checkND([64, 16, 28, 28], 1, rng(23));
+});
+
+nativeTest(
+  "native fused loops: a jitted batch norm + leaky ReLU and its gradient are the same on and off",
+  async () => {
+    const r = rng(29);
+    // Ordinary values with exact zeros (the leaky ReLU's kink) and ties: no NaN, so every bit is an oracle.
+    const x = np.array(Float32Array.from({ length: 800 }, () => (r() < 0.1 ? 0 : Math.round((r() - 0.5) * 64) / 8)))
+      .reshape(8, 4, 5, 5);
+    const bn = nn.batchNorm({ momentum: 0.8 });
+    const { state } = bn.init(random.key(0), x.shape);
+    const p = { scale: np.array([1, -2, 0.5, 3]), bias: np.array([0, -1, 3, 0.25]) };
+    const w = np.array(Float32Array.from({ length: 8 * 4 * 5 * 5 }, () => r() - 0.5)).reshape(8, 4, 5, 5);
+    const forward = (p: nn.NormParams, x: Arr) => {
+      const [y, s] = bn.apply(p, x, { training: true, state });
+      return [nn.leakyRelu(y, { negativeSlope: 0.2 }), s.mean, s.var] as Arr[];
+    };
+    const loss = (p: nn.NormParams, x: Arr) => forward(p, x)[0].mul(w).sum();
+    const f = jit(forward), g = jit(grad(loss, { argnums: [0, 1] }) as (p: nn.NormParams, x: Arr) => tree.PyTree);
+    const run = async (on: boolean) => {
+      nativeElementwise.enabled = on;
+      const outs = [...f(p, x), ...(tree.leaves(g(p, x)) as Arr[])];
+      return await Promise.all(outs.map(async (y) => await y.data() as Float32Array));
+    };
+    const [deep, minWork] = [nativeStats.deepCalls, nativeElementwise.minWork];
+    nativeElementwise.minWork = 64;
+    try {
+      const off = await run(false);
+      assert.ok(off.every((o) => o.every(Number.isFinite)), "finite results");
+      assert.equal(nativeStats.deepCalls, deep, "native path ran while switched off");
+      const on = await run(true);
+      assert.ok(nativeStats.deepCalls > deep, "the per-channel [N, C, HW] loops should run natively");
+      assert.equal(on.length, 6);
+      off.forEach((o, k) => assertBits(on[k], o, `batch norm output ${k}`));
+    } finally {
+      nativeElementwise.enabled = true;
+      nativeElementwise.minWork = minWork;
+    }
+  },
+);

@@ -1,10 +1,12 @@
 /**
- * Native AVX-512 code for the cpu backend's fused elementwise loops. A fused loop of at most two
- * (collapsed) dimensions whose float32 reads are contiguous along the last axis, broadcast along
- * it (a column), or one value; whose bool reads are contiguous select predicates; and whose
- * operations are in {@link NATIVE_OPS} is compiled to x86-64 machine code (fused_x86_code.ts):
- * 16 floats per iteration in zmm registers, one opmask-masked tail per row (no scalar tail, no
- * reads past the end). Everything else keeps the JavaScript loop.
+ * Native AVX-512 code for the cpu backend's fused elementwise loops. A fused loop of at most four
+ * (collapsed) dimensions whose float32 reads are contiguous along the last axis (the row) or
+ * constant along it (a column: a per-channel value of an NCHW batch norm), with any non-negative
+ * strides on the outer axes; whose bool reads are select predicates contiguous along the row; and
+ * whose operations are in {@link NATIVE_OPS} is compiled to x86-64 machine code
+ * (fused_x86_code.ts): an outer loop nest around rows, 16 floats per iteration in zmm registers,
+ * one opmask-masked tail per row (no scalar tail, no reads past the end). Everything else keeps
+ * the JavaScript loop.
  *
  * Results equal the JavaScript loop bit for bit: for +, −, ×, ÷ and √ the float32 instruction is
  * correctly rounded, as `Math.fround` of the double result is; negation and `abs` flip or clear
@@ -18,7 +20,17 @@
  */
 import type { DType, TypedArray } from "../../dtype.ts";
 import { avx512Usable, kernelAt, type KernelFn, loadCode } from "./gemm/x86/exec.ts";
-import { allocate, assemble, BLOCK, MAX_PTRS, type Program, type Ptr, ptrBase, type Step } from "./fused_x86_code.ts";
+import {
+  allocate,
+  assemble,
+  BLOCK,
+  MAX_LEVELS,
+  MAX_PTRS,
+  type Program,
+  type Ptr,
+  ptrBase,
+  type Step,
+} from "./fused_x86_code.ts";
 
 /**
  * Native switch: on unless the environment sets `WAX_NATIVE_ELEMENTWISE=0` (set `enabled` to
@@ -33,11 +45,12 @@ export const nativeElementwise: { enabled: boolean; minWork: number } = {
   minWork: 8192,
 };
 
-/** Counters for tests: loops compiled, loops found ineligible, native calls made. */
-export const nativeStats: { compiled: number; ineligible: number; calls: number } = {
+/** Counters for tests: loops compiled, loops found ineligible, native calls made (`deepCalls`: of loops with 3 or 4 axes). */
+export const nativeStats: { compiled: number; ineligible: number; calls: number; deepCalls: number } = {
   compiled: 0,
   ineligible: 0,
   calls: 0,
+  deepCalls: 0,
 };
 
 function readEnvFlag(name: string): boolean {
@@ -83,21 +96,32 @@ export const NATIVE_OPS: ReadonlySet<string> = new Set([
 /** Where the runner finds pointer slot s: input j, output k. */
 type Src = { in: number } | { out: number };
 
-/** A lowered loop: the program, the runner's view of its block, and the loop's rows × cols. */
+/** A lowered loop: the program, the runner's view of its block, the outer level counts and the row length. */
 interface Lowered {
   prog: Program;
   constReads: number[];
   srcs: Src[];
-  rows: number;
+  outer: number[];
   cols: number;
 }
 
+/**
+ * A pointer's byte steps after each outer level's iteration (see fused_x86_code.ts `Ptr`), from
+ * its element strides `st` on the outer axes of counts `outer`.
+ */
+const stepsOf = (st: readonly number[], outer: readonly number[], size: number): number[] =>
+  st.map((s, l) => size * (s - (l + 1 < st.length ? outer[l + 1] * st[l + 1] : 0)));
+
 /** Lowers a fused loop (dims and read strides after fusion.ts's collapse) to a program; null when not eligible. */
 function lower<V>(spec: NativeSpec<V>, dims: readonly number[], strides: readonly number[][]): Lowered | null {
-  if (dims.length > 2) return null;
-  const rows = dims.length === 2 ? dims[0] : 1, cols = dims.length ? dims[dims.length - 1] : 1;
-  const rowCol = (st: readonly number[]): [number, number] =>
-    dims.length === 2 ? [st[0], st[1]] : dims.length === 1 ? [0, st[0]] : [0, 1];
+  const D = dims.length;
+  if (D > MAX_LEVELS + 1 || strides.some((st) => st.length !== D || st.some((x) => !(x >= 0)))) return null;
+  const outer = D > 1 ? dims.slice(0, -1) : [1], cols = D ? dims[D - 1] : 1;
+  // A read's strides on the outer axes and along the row (a 0-d loop reads element 0 once).
+  const rowCol = (st: readonly number[]): [number[], number] =>
+    D > 1 ? [st.slice(0, -1), st[D - 1]] : D === 1 ? [[0], st[0]] : [[0], 1];
+  const isConst = (st: readonly number[]) => st.every((x) => x === 0);
+  const steps = (st: readonly number[], size: number) => stepsOf(st, outer, size);
   let nv = 0, np = 0, nan = -1;
   const body: Step[] = [];
   const consts: Program["consts"] = [];
@@ -108,20 +132,20 @@ function lower<V>(spec: NativeSpec<V>, dims: readonly number[], strides: readonl
   const vecRead = (j: number): number | null => {
     if (readVec.has(j)) return readVec.get(j)!;
     if (spec.reads[j].dtype !== "float32") return null;
-    const [s0, s1] = rowCol(strides[j]), d = nv++;
-    if (s0 === 0 && s1 === 0) consts.push({ c: constReads.push(j) - 1, d });
-    else if (s1 === 1) body.push({ op: "load", s: ptr({ in: j }, { size: 4, rowStep: 4 * s0 }), d });
-    else if (s1 === 0) ptr({ in: j }, { size: 4, rowStep: 4 * s0, bcast: { d, q: false } });
+    const [so, s1] = rowCol(strides[j]), d = nv++;
+    if (D === 0 || isConst(strides[j])) consts.push({ c: constReads.push(j) - 1, d });
+    else if (s1 === 1) body.push({ op: "load", s: ptr({ in: j }, { size: 4, steps: steps(so, 4) }), d });
+    else if (s1 === 0) ptr({ in: j }, { size: 4, steps: steps(so, 4), bcast: { d, q: false } });
     else return null;
     readVec.set(j, d);
     return d;
   };
   const predRead = (j: number): number | null => {
     if (readPred.has(j)) return readPred.get(j)!;
-    const [s0, s1] = rowCol(strides[j]);
+    const [so, s1] = rowCol(strides[j]);
     if (spec.reads[j].dtype !== "bool" || s1 !== 1) return null;
     const p = np++;
-    body.push({ op: "loadp", s: ptr({ in: j }, { size: 1, rowStep: s0 }), p, t: nv++ });
+    body.push({ op: "loadp", s: ptr({ in: j }, { size: 1, steps: steps(so, 1) }), p, t: nv++ });
     readPred.set(j, p);
     return p;
   };
@@ -167,10 +191,11 @@ function lower<V>(spec: NativeSpec<V>, dims: readonly number[], strides: readonl
   for (const [k, o] of spec.outs.entries()) {
     const a = o.dtype === "float32" ? vec.get(o.v) : o.dtype === "bool" ? pred.get(o.v) : undefined;
     if (a === undefined) return null;
-    const s = ptr({ out: k }, { size: o.dtype === "bool" ? 1 : 4, rowStep: (o.dtype === "bool" ? 1 : 4) * cols });
+    const size = o.dtype === "bool" ? 1 : 4;
+    const s = ptr({ out: k }, { size, steps: steps(outer.map((_, l) => cols * prod(outer.slice(l + 1))), size) });
     body.push(o.dtype === "bool" ? { op: "storep", s, p: a, t: nv++ } : { op: "store", s, a });
   }
-  if (ptrs.length > MAX_PTRS || ptrs.some((p) => Math.abs(p.rowStep) >= 2 ** 31)) return null;
+  if (ptrs.length > MAX_PTRS || ptrs.some((p) => p.steps.some((x) => Math.abs(x) >= 2 ** 31))) return null;
   // JS reads a float32 into a double, which quiets a signalling NaN; arithmetic quiets it too, but
   // neg, abs, select and a plain store move bits, so their loaded operands are quieted (× 1.0).
   const moved = new Set(
@@ -192,8 +217,10 @@ function lower<V>(spec: NativeSpec<V>, dims: readonly number[], strides: readonl
     body,
     ptrs,
   };
-  return { prog, constReads, srcs, rows, cols };
+  return { prog, constReads, srcs, outer, cols };
 }
+
+const prod = (xs: readonly number[]): number => xs.reduce((a, b) => a * b, 1);
 
 const codeCache = new Map<string, KernelFn | null>();
 
@@ -237,6 +264,23 @@ export type NativeRunner = (ins: TypedArray[], outs: TypedArray[], n: number) =>
  *   assert.equal(run([x, Float32Array.of(0.5)], [z], 10), false); // too small: the caller runs the JS loop
  * }
  * ```
+ *
+ * @example A per-channel scale on [N, C, HW] = [4, 3, 1000] (the read is constant along each row)
+ * ```ts
+ * import assert from "node:assert";
+ * import { nativeFused } from "./fused_x86.ts";
+ * const run = nativeFused({
+ *   shape: [4, 3, 1000],
+ *   reads: [{ v: "x", dtype: "float32" }, { v: "s", dtype: "float32" }],
+ *   eqns: [{ prim: "mul", params: {}, ins: [0, 1], inDtypes: ["float32", "float32"], outs: ["z"], outDtypes: ["float32"] }],
+ *   outs: [{ v: "z", dtype: "float32" }],
+ * }, { dims: [4, 3, 1000], strides: [[3000, 1000, 1], [0, 1, 0]] });
+ * if (run) {
+ *   const x = new Float32Array(12000).fill(2), z = new Float32Array(12000);
+ *   assert.ok(run([x, Float32Array.of(1, 10, 100)], [z], 12000));
+ *   assert.deepEqual([z[0], z[1000], z[2999], z[3000], z[11999]], [2, 20, 200, 2, 200]);
+ * }
+ * ```
  */
 export function nativeFused<V>(
   spec: NativeSpec<V>,
@@ -250,19 +294,20 @@ export function nativeFused<V>(
     nativeStats.ineligible++;
     return null;
   }
-  const { prog, constReads, srcs, rows, cols } = low;
+  const { prog, constReads, srcs, outer, cols } = low;
+  const rows = prod(outer), deep = outer.length > 1;
   const steps = prog.body.length, base = ptrBase(constReads.length) / 8;
   const block = new BigInt64Array(new ArrayBuffer(8 * (base + srcs.length)));
   const words = new Int32Array(block.buffer), floats = new Float32Array(block.buffer);
   block[BLOCK.cols16 / 8] = BigInt(cols & ~15), block[BLOCK.tail / 8] = BigInt((1 << (cols & 15)) - 1);
-  block[BLOCK.rows / 8] = BigInt(rows);
+  outer.forEach((c, l) => (block[BLOCK.counts / 8 + l] = BigInt(c)));
   words[BLOCK.sign / 4] = 0x80000000 | 0, words[BLOCK.abs / 4] = 0x7fffffff;
   floats[BLOCK.one / 4] = 1, words[BLOCK.ione / 4] = 1, words[BLOCK.nan / 4] = 0xffc00000 | 0;
   const addr = (t: TypedArray): bigint => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(t)));
   return (ins, outs, n) => {
     if (n === 0 || n * steps < nativeElementwise.minWork || !nativeElementwise.enabled) return false;
     if (n !== rows * cols) {
-      throw new Error(`nativeFused: ${n} elements for a ${rows}×${cols} loop; pass the loop's size`);
+      throw new Error(`nativeFused: ${n} elements for a ${[...outer, cols].join("×")} loop; pass the loop's size`);
     }
     for (let c = 0; c < constReads.length; c++) floats[BLOCK.consts / 4 + c] = ins[constReads[c]][0];
     for (let s = 0; s < srcs.length; s++) {
@@ -271,6 +316,7 @@ export function nativeFused<V>(
     }
     fn(block);
     nativeStats.calls++;
+    if (deep) nativeStats.deepCalls++;
     return true;
   };
 }

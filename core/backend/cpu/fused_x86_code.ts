@@ -1,9 +1,11 @@
 /**
  * Machine code of a native fused loop (fused_x86.ts lowers a fused spec to a {@link Program}):
  * register allocation over zmm and opmask registers, then AVX-512 code from the encoder in
- * gemm/x86/asm.ts. The loop runs `rows` rows of `cols` elements: per row, 16 lanes per
- * iteration and one opmask-masked tail iteration; pointers move by their row step after each
- * row, so a row-broadcast read (bias) stays put and a column broadcast moves one element.
+ * gemm/x86/asm.ts. The loop runs a nest of up to three outer levels (counts in the block) around
+ * rows of `cols` elements: per row, 16 lanes per iteration and one opmask-masked tail iteration.
+ * After each iteration of level l a pointer moves by its `steps[l]` (the stride of that axis less
+ * what the inner levels moved), so a row-broadcast read (bias) stays put and a column broadcast
+ * (a per-channel value) moves along its own strides.
  * @module
  */
 import { Asm, mem, R } from "./gemm/x86/asm.ts";
@@ -19,12 +21,16 @@ export type Step =
   | { op: "store"; s: number; a: number }
   | { op: "storep"; s: number; p: number; t: number };
 
-/** A pointer: element bytes, bytes to move after each row, and whether it is read once per row (broadcast). */
+/** A pointer: element bytes, bytes to move after each outer iteration, and whether it is read once per row (broadcast). */
 export interface Ptr {
   /** Element bytes. */
   size: 1 | 4;
-  /** Bytes the pointer moves after each row. */
-  rowStep: number;
+  /**
+   * Bytes the pointer moves after an iteration of each outer level (outermost first; the last is
+   * the row), net of the inner levels: with axis strides s (bytes) and counts n, step l is
+   * s[l] − n[l+1]·s[l+1], so one full iteration of level l moves the pointer by s[l].
+   */
+  steps: number[];
   /** Column broadcast: the vector register `d` gets `ptr[0]` at each row start (quieted when `q`). */
   bcast?: { d: number; q: boolean };
 }
@@ -49,18 +55,24 @@ export interface Program {
   ptrs: Ptr[];
 }
 
-/** Parameter block: byte offsets of its fields (then constants, then pointers); `left` is the kernel's row counter. */
+/** Most outer levels of a loop (a loop has at most this many axes plus the row). */
+export const MAX_LEVELS = 3;
+
+/**
+ * Parameter block: byte offsets of its fields (then constants, then pointers). `counts` holds the
+ * outer levels' iteration counts (8 bytes each, outermost first); `left` the kernel's counters.
+ */
 export const BLOCK = {
   cols16: 0,
   tail: 8,
-  rows: 16,
-  left: 24,
-  sign: 32,
-  abs: 36,
-  one: 40,
-  ione: 44,
-  nan: 48,
-  consts: 52,
+  sign: 16,
+  abs: 20,
+  one: 24,
+  ione: 28,
+  nan: 32,
+  counts: 40,
+  left: 40 + 8 * MAX_LEVELS,
+  consts: 40 + 16 * MAX_LEVELS,
 } as const;
 
 /** Byte offset of the first pointer in a block with `nConst` constants. */
@@ -130,7 +142,7 @@ const uses = (s: Step): string[] => {
  * const prog: Program = {
  *   consts: [], sign: -1, absMask: -1, one: -1, ione: -1, nan: -1,
  *   body: [{ op: "load", s: 0, d: 0 }, { op: "sqrt", d: 1, a: 0 }, { op: "store", s: 1, a: 1 }],
- *   ptrs: [{ size: 4, rowStep: 0 }, { size: 4, rowStep: 0 }],
+ *   ptrs: [{ size: 4, steps: [0] }, { size: 4, steps: [0] }],
  * };
  * const regs = allocate(prog)!;
  * assert.equal(regs.z.get(1), regs.z.get(0)); // x dies where y is born: same register
@@ -253,8 +265,15 @@ export function assemble(prog: Program, regs: Regs): Uint8Array {
       }
     }
   };
-  a.movLoad(R.r11, mem(R.rdi, BLOCK.rows)).movStore(mem(R.rdi, BLOCK.left), R.r11);
-  a.label("row");
+  const levels = prog.ptrs[0]?.steps.length ?? 1;
+  if (levels < 1 || levels > MAX_LEVELS || prog.ptrs.some((p) => p.steps.length !== levels)) {
+    const got = prog.ptrs.map((p) => p.steps.length).join(", ");
+    throw new Error(`assemble: pointers need 1 to ${MAX_LEVELS} steps each, all alike; got ${got}`);
+  }
+  for (let l = 0; l < levels; l++) {
+    a.movLoad(R.r11, mem(R.rdi, BLOCK.counts + 8 * l)).movStore(mem(R.rdi, BLOCK.left + 8 * l), R.r11);
+    a.label(`level${l}`);
+  }
   prog.ptrs.forEach((p, s) => {
     if (!p.bcast) return;
     a.vbroadcastss(Z(p.bcast.d), mem(ptrReg(s)));
@@ -268,12 +287,14 @@ export function assemble(prog: Program, regs: Regs): Uint8Array {
   a.kmovwLoad(1, mem(R.rdi, BLOCK.tail));
   body(1);
   a.label("next");
-  prog.ptrs.forEach((p, s) => {
-    if (p.rowStep === 0) return;
-    if (s < inReg.length) a.addImm(inReg[s], p.rowStep);
-    else a.addMemImm(mem(R.rdi, base + 8 * s), p.rowStep);
-  });
-  a.decMem(mem(R.rdi, BLOCK.left)).jnz("row");
+  for (let l = levels - 1; l >= 0; l--) {
+    prog.ptrs.forEach((p, s) => {
+      if (p.steps[l] === 0) return;
+      if (s < inReg.length) a.addImm(inReg[s], p.steps[l]);
+      else a.addMemImm(mem(R.rdi, base + 8 * s), p.steps[l]);
+    });
+    a.decMem(mem(R.rdi, BLOCK.left + 8 * l)).jnz(`level${l}`);
+  }
   a.vzeroupper();
   [...saved].reverse().forEach((r) => a.pop(r));
   return a.ret().finish();
