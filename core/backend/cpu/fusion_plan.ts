@@ -61,11 +61,17 @@ export function broadcastAliases(j: Jaxpr): Map<Var, Alias> {
 
 /** The loop shape of a fusible equation (all operands and results of one shape), or null. */
 function fusibleShape(e: Eqn): readonly number[] | null {
-  if (e.prim === "broadcastInDim" || !canFuseEqn(e)) return null;
-  const s = e.outs[0].aval.shape;
-  const same = (v: Var) => shapeEq(v.aval.shape, s);
-  return e.outs.every(same) && e.inputs.every(same) ? s : null;
+  // Asked for every equation on every pass of `reorder`; `canFuseEqn` builds the op's code to answer.
+  let s = shapes.get(e);
+  if (s === undefined) {
+    const out = e.outs[0].aval.shape;
+    const same = (v: Var) => shapeEq(v.aval.shape, out);
+    s = e.prim !== "broadcastInDim" && canFuseEqn(e) && e.outs.every(same) && e.inputs.every(same) ? out : null;
+    shapes.set(e, s);
+  }
+  return s;
 }
+const shapes = new WeakMap<Eqn, readonly number[] | null>();
 
 /**
  * A topological order in which fusible equations of one shape sit together. From the first
