@@ -16,24 +16,13 @@ import { avx512Usable } from "../core/backend/cpu/gemm/x86/exec.ts";
 import type { DType } from "../core/dtype.ts";
 import * as optim from "../optim/mod.ts";
 import { cpuTest } from "./_backend.ts";
+import { mulberry32 as rng } from "./_ref.ts";
 
 const usable = avx512Usable();
 if (!usable) {
   console.warn("fused_x86_test: AVX-512 JIT not usable here (needs linux x86_64, avx512f, --allow-ffi); skipped");
 }
 const nativeTest = (name: string, fn: () => Promise<void> | void) => cpuTest(name, usable ? fn : () => {});
-
-/** Deterministic generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Bit patterns of NaNs (both signs, a payload), ±Inf, ±0, denormals, extremes and ordinary numbers. */
 const SPECIAL = [

@@ -31,6 +31,7 @@ import {
   ptrBase,
   type Step,
 } from "./fused_x86_code.ts";
+import { envSwitch } from "./switches.ts";
 
 /**
  * Native switch: on unless the environment sets `WAX_NATIVE_ELEMENTWISE=0` (set `enabled` to
@@ -41,7 +42,7 @@ import {
  * arrays may live on V8's moving heap.
  */
 export const nativeElementwise: { enabled: boolean; minWork: number } = {
-  enabled: readEnvFlag("WAX_NATIVE_ELEMENTWISE"),
+  enabled: envSwitch("WAX_NATIVE_ELEMENTWISE"),
   minWork: 8192,
 };
 
@@ -52,17 +53,6 @@ export const nativeStats: { compiled: number; ineligible: number; calls: number;
   calls: 0,
   deepCalls: 0,
 };
-
-function readEnvFlag(name: string): boolean {
-  try {
-    const d = (globalThis as { Deno?: typeof Deno }).Deno;
-    if (!d) return true;
-    if (d.permissions?.querySync?.({ name: "env", variable: name }).state !== "granted") return true;
-    return d.env.get(name) !== "0";
-  } catch {
-    return true;
-  }
-}
 
 /** A fused loop as fusion.ts's `FusedSpec` describes it (restated here: fusion.ts imports this file). */
 export interface NativeSpec<V> {

@@ -14,20 +14,10 @@ import type { Eqn } from "../../ir.ts";
 import { sizeOf, stridesOf } from "../../shape.ts";
 import { compileLoop, dataDType, opCode, store, threefryCode } from "./templates.ts";
 import { nativeFused } from "./fused_x86.ts";
+import { envSwitch } from "./switches.ts";
 
 /** Fusion switch: on unless the environment sets `WAX_FUSION=0` (read once, only with env permission). */
-export const fusion: { enabled: boolean } = { enabled: readEnvFlag() };
-
-function readEnvFlag(): boolean {
-  try {
-    const d = (globalThis as { Deno?: typeof Deno }).Deno;
-    if (!d) return true;
-    if (d.permissions?.querySync?.({ name: "env", variable: "WAX_FUSION" }).state !== "granted") return true;
-    return d.env.get("WAX_FUSION") !== "0";
-  } catch {
-    return true;
-  }
-}
+export const fusion: { enabled: boolean } = { enabled: envSwitch("WAX_FUSION") };
 
 /** True when the cpu fusion can generate code for equation `e` (dtypes and primitive supported). */
 export function canFuseEqn(e: Eqn): boolean {

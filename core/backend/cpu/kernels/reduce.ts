@@ -10,6 +10,7 @@ import type { Aval } from "../../../array.ts";
 import type { ReduceParams } from "../../../primitives/params.ts";
 import type { FamilyKernels, Kernel } from "../kernel_types.ts";
 import { isIdentity, splitAt, transposeArray } from "./movement.ts";
+import { nativeSumF32 } from "../reduce_x86.ts";
 
 /** Views `x` as [rows, cols] with the reduced axes last (transposing when needed). */
 function rowsOf(x: TypedArray, a: Aval, axes: readonly number[]): [TypedArray, number, number] {
@@ -38,6 +39,10 @@ function sumInPlace(x: Float32Array, shape: readonly number[], axes: readonly nu
   const [r1, s1] = rs.length === 2 ? [rs[0], rst[0]] : [1, 0];
   const [r2, s2] = rs.length >= 1 ? [rs[rs.length - 1], rst[rst.length - 1]] : [1, 0];
   const [ks, kst] = mergeAxes(keepAx.map((d) => shape[d]), keepAx.map((d) => st[d]));
+  if (rs.length) {
+    const native = nativeSumF32(x, r1, s1, r2, s2, ks, kst); // AVX-512 when usable (reduce_x86.ts)
+    if (native) return native;
+  }
   const rows = ks.reduce((n, v) => n * v, 1);
   const out = allocUninit("float32", rows) as Float32Array;
   const idx = ks.map(() => 0);

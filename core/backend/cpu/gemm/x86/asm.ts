@@ -249,6 +249,24 @@ export class Asm {
     return this;
   }
 
+  /** `vcvtps2pd zmm{k}{z}, ymmword [m]` — 8 floats widened to doubles (masked lanes read nothing). */
+  vcvtps2pd(dst: number, m: Mem, mask = 0): this {
+    this.evex({ map: 1, pp: 0, w: 0, op: 0x5a, mask, zero: mask !== 0, n: 32 }, dst, 0, m);
+    return this;
+  }
+
+  /** `vaddpd dst, a, b` (8 doubles). */
+  vaddpd(dst: number, a: number, b: number): this {
+    this.evex({ map: 1, pp: 1, w: 1, op: 0x58, n: 64 }, dst, a, b);
+    return this;
+  }
+
+  /** `vmovupd [m]{k}, zmm` (8 doubles). */
+  vmovupdStore(m: Mem, src: number, mask = 0): this {
+    this.evex({ map: 1, pp: 1, w: 1, op: 0x11, mask, n: 64 }, src, 0, m);
+    return this;
+  }
+
   /** `mov qword [m], r64`. */
   movStore(m: Mem, src: number): this {
     this.rex(1, src, m);
