@@ -19,7 +19,26 @@ def timeit(fn, min_time=1.0, max_iters=200):
     return (time.perf_counter() - t0) / n * 1e3
 
 
+def curves():
+    """--curves: matmul 64..4096, the DCGAN conv forward by batch size, the DCGAN step by batch size."""
+    torch.set_num_threads(os.cpu_count() or 1)
+    out = {"matmul": {}, "conv": {}, "dcgan": {}}
+    for n in [64, 128, 256, 512, 1024, 2048, 4096]:
+        a, b = torch.randn(n, n), torch.randn(n, n)
+        out["matmul"][n] = timeit(lambda: a @ b, min_time=0.5)
+    w = torch.randn(128, 64, 5, 5) * 0.05
+    with torch.no_grad():
+        for bs in [8, 16, 32, 64, 128]:
+            x = torch.randn(bs, 64, 14, 14)
+            out["conv"][bs] = timeit(lambda: torch.nn.functional.conv2d(x, w, stride=2, padding=2), min_time=0.5)
+    for bs in [16, 32, 64, 128, 256]:
+        out["dcgan"][bs] = dcgan_step_ms(True, bs)
+    print(json.dumps(out))
+
+
 def main():
+    if "--curves" in sys.argv:
+        return curves()
     quick = "--quick" in sys.argv
     # Use every core, like wax (Debian's build otherwise starts with one OpenMP thread here).
     torch.set_num_threads(os.cpu_count() or 1)
@@ -42,8 +61,8 @@ def main():
     print(json.dumps(out))
 
 
-def dcgan_step_ms(quick):
-    """The TensorFlow-tutorial DCGAN (as models/dcgan.ts): one D update then one G update, batch 64."""
+def dcgan_step_ms(quick, batch=64):
+    """The TensorFlow-tutorial DCGAN (as models/dcgan.ts): one D update then one G update."""
     nn = torch.nn
     lrelu = lambda: nn.LeakyReLU(0.3)
     G = nn.Sequential(
@@ -61,16 +80,16 @@ def dcgan_step_ms(quick):
     og = torch.optim.Adam(G.parameters(), 1e-4)
     od = torch.optim.Adam(D.parameters(), 1e-4)
     bce = nn.BCEWithLogitsLoss()
-    real = torch.rand(64, 1, 28, 28) * 2 - 1
-    ones, zeros = torch.ones(64, 1), torch.zeros(64, 1)
+    real = torch.rand(batch, 1, 28, 28) * 2 - 1
+    ones, zeros = torch.ones(batch, 1), torch.zeros(batch, 1)
 
     def step():
-        fake = G(torch.randn(64, 100))
+        fake = G(torch.randn(batch, 100))
         d_loss = bce(D(real), ones) + bce(D(fake.detach()), zeros)
         od.zero_grad()
         d_loss.backward()
         od.step()
-        g_loss = bce(D(G(torch.randn(64, 100))), ones)
+        g_loss = bce(D(G(torch.randn(batch, 100))), ones)
         og.zero_grad()
         g_loss.backward()
         og.step()
