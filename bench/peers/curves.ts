@@ -2,7 +2,7 @@
  * How each library's cost grows with the work, in one run: GFLOP/s against matmul size (64 …
  * 4096), the DCGAN convolution's forward time against batch size (8 … 128), and the TensorFlow
  * tutorial DCGAN's train step against batch size (16 … 256): wax beside PyTorch (as its users
- * run it: `OMP_WAIT_POLICY=PASSIVE`), TensorFlow.js and jax-js on wasm where they finish in
+ * run it: `OMP_WAIT_POLICY=PASSIVE`, the faster of OpenBLAS pinned and free per point), TensorFlow.js and jax-js on wasm where they finish in
  * reasonable time. Prints the numbers and writes `bench_curves.png` (the project's plotter) to
  * the folder given (default `out/`). `deno run -A bench/peers/curves.ts [out]`
  * @module
@@ -12,6 +12,7 @@ import { type Array, lax, np, random } from "../../mod.ts";
 import { makeDcgan } from "../../models/mod.ts";
 import { Plot, renderPanels, savePng } from "../../models/plot/mod.ts";
 import { loadJaxJs, loadTfjs } from "./setup.ts";
+import { runTorch } from "./torch.ts";
 
 type Curve = Record<number, number>; // size → ms
 const out = Deno.args[0] ?? "out";
@@ -89,19 +90,20 @@ for (const bs of steps) {
   });
 }
 
-// PyTorch in its own process, as its users run it.
-const env = { ...Deno.env.toObject(), OMP_WAIT_POLICY: "PASSIVE", OPENBLAS_CORETYPE: "Haswell" };
-const py = await new Deno.Command("/usr/bin/python3", {
-  args: [new URL("./torch_cpu.py", import.meta.url).pathname, "--curves"],
-  env,
-  stdout: "piped",
-  stderr: "inherit",
-}).output();
-if (py.success) {
-  const t = JSON.parse(new TextDecoder().decode(py.stdout));
-  mm.pytorch = t.matmul;
-  conv.pytorch = t.conv;
-  dcgan.pytorch = t.dcgan;
+// PyTorch in its own process, as its users run it: each point keeps the faster OpenBLAS setting.
+type TorchCurves = { matmul: Curve; conv: Curve; dcgan: Curve };
+const torch = await runTorch<TorchCurves>(["--curves"]);
+const fastest = (pick: (t: TorchCurves) => Curve): Curve => {
+  const best: Curve = {};
+  for (const { out } of torch) {
+    for (const [x, ms] of Object.entries(pick(out))) best[Number(x)] = Math.min(best[Number(x)] ?? Infinity, ms);
+  }
+  return best;
+};
+if (torch.length) {
+  mm.pytorch = fastest((t) => t.matmul);
+  conv.pytorch = fastest((t) => t.conv);
+  dcgan.pytorch = fastest((t) => t.dcgan);
 } else console.error("PyTorch unavailable: its curves are left out");
 
 const gflops = (c: Curve) =>

@@ -4,13 +4,13 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { runTorch } from "./torch.ts";
 
 const { values } = parseArgs({ options: { quick: { type: "boolean", default: false } } });
 const env = { ...Deno.env.toObject(), WAX_BENCH_QUICK: values.quick ? "1" : "0" };
 
-async function run(cmd: string, args: string[], vars: Record<string, string> = env): Promise<string> {
-  const out = await new Deno.Command(cmd, { args, env: vars, clearEnv: true, stdout: "piped", stderr: "inherit" })
-    .output();
+async function run(cmd: string, args: string[]): Promise<string> {
+  const out = await new Deno.Command(cmd, { args, env, stdout: "piped", stderr: "inherit" }).output();
   if (!out.success) throw new Error(`${cmd} ${args.join(" ")} failed with code ${out.code}`);
   return new TextDecoder().decode(out.stdout);
 }
@@ -28,29 +28,18 @@ for (const b of bench.benches) {
   const lib = b.name.replace(` ${b.group}`, "");
   rows.set(b.group, [...(rows.get(b.group) ?? []), { name: lib, ms: ok.avg / 1e6 }]);
 }
-// PyTorch as its users run it: OMP_WAIT_POLICY=PASSIVE (its thread pools otherwise busy-wait and
-// fight over 2 cores), once with OpenBLAS pinned to its Haswell kernels (as this project's
-// machines pin it) and once free to pick its own; each row keeps the faster and says which.
+// PyTorch as its users run it (bench/peers/torch.ts); each row keeps the faster OpenBLAS setting.
 type Torch = { ms: Record<string, number>; threads: number; version: string };
-const torchRuns: [string, Torch][] = [];
-for (const coretype of ["Haswell", null]) {
-  const vars: Record<string, string> = { ...Deno.env.toObject(), ...env, OMP_WAIT_POLICY: "PASSIVE" };
-  if (coretype) vars.OPENBLAS_CORETYPE = coretype;
-  else delete vars.OPENBLAS_CORETYPE;
-  const label = coretype ? `OPENBLAS_CORETYPE=${coretype}` : "OpenBLAS picks its kernels";
-  try {
-    const args = ["bench/peers/torch_cpu.py", ...(values.quick ? ["--quick"] : [])];
-    torchRuns.push([label, JSON.parse(await run("/usr/bin/python3", args, vars))]);
-  } catch (e) {
-    console.error(`PyTorch (${label}) unavailable: ${(e as Error).message}`);
-  }
-}
+const torchRuns = await runTorch<Torch>(values.quick ? ["--quick"] : [], env);
 for (const g of rows.keys()) {
   const best = torchRuns
-    .filter(([, t]) => t.ms[g] !== undefined)
-    .sort(([, a], [, b]) => a.ms[g] - b.ms[g])[0];
+    .filter((t) => t.out.ms[g] !== undefined)
+    .sort((a, b) => a.out.ms[g] - b.out.ms[g])[0];
   if (best) {
-    rows.get(g)!.push({ name: `pytorch-cpu (${best[1].threads} threads, PASSIVE, ${best[0]})`, ms: best[1].ms[g] });
+    rows.get(g)!.push({
+      name: `pytorch-cpu (${best.out.threads} threads, PASSIVE, ${best.label})`,
+      ms: best.out.ms[g],
+    });
   }
 }
 
