@@ -7,6 +7,7 @@ import { randomKernels as RND } from "../core/backend/cpu/kernels/random.ts";
 import { convRef, dotGeneralRef } from "../core/backend/cpu/kernels/reference_contract.ts";
 import { ConvGather } from "../core/backend/cpu/kernels/conv_gather.ts";
 import { workerCtor } from "../core/backend/cpu/gemm/threads.ts";
+import { availableGemmPaths, setGemmPath } from "../core/backend/cpu/gemm/mod.ts";
 import { av, close, f32, i32, k1, randF, randI, same, size, strides, u32, unravel } from "./_kernel_util.ts";
 // ---------- contractions ----------
 Deno.test("dotGeneralRef by hand", () => {
@@ -141,16 +142,22 @@ Deno.test("convGeneralDilated matches convRef", () => {
       padding: [[2, 1], [0, 3]],
     }],
   ];
+  // The x86 GEMM reads the columns in place (implicit GEMM); the wasm and js GEMMs get them
+  // gathered, by the wasm gather or by JavaScript.
+  const gemms = availableGemmPaths().filter((p) => p !== "openblas");
   for (
-    const [path, blockElems, wasm] of [
-      ["auto", 1 << 22, true],
-      ["auto", 7, true],
-      ["phase", 7, true],
-      ["phase", 300, true],
-      ["phase", 1 << 22, false],
-      ["phase", 300, false],
-    ] as const
+    const [path, blockElems, wasm, gemm] of gemms.flatMap((gemm) =>
+      ([
+        ["auto", 1 << 22, true],
+        ["auto", 7, true],
+        ["phase", 7, true],
+        ["phase", 300, true],
+        ["phase", 1 << 22, false],
+        ["phase", 300, false],
+      ] as const).map(([p, b, w]) => [p, b, w, gemm] as const)
+    )
   ) {
+    setGemmPath(gemm);
     setConvPath(path);
     setConvColBlock(blockElems);
     ConvGather.enabled = wasm;
@@ -168,6 +175,7 @@ Deno.test("convGeneralDilated matches convRef", () => {
       );
     }
   }
+  setGemmPath("auto");
   setConvPath("auto");
   setConvColBlock(1 << 22);
   ConvGather.enabled = true;
@@ -183,6 +191,8 @@ Deno.test({
     // Waits for the worker without a deadline-based verdict: only a hang (2 minutes) fails.
     assert.ok(eng.warmup(120_000), "the gather worker started");
     setConvPath("phase");
+    // The wasm gather serves the GEMMs that need the columns built (the x86 one reads them in place).
+    if (availableGemmPaths().includes("wasm")) setGemmPath("wasm");
     // 16 channels × 9 taps rows of 8 images × 144 outputs: large enough to split.
     for (
       const [ls, rs, pp] of [
@@ -201,6 +211,7 @@ Deno.test({
         assert.ok(eng.workerJobs > before, `the worker gathered half the rows of conv ${ls} ${rs}`);
       }
     }
+    setGemmPath("auto");
     setConvPath("auto");
   },
 });

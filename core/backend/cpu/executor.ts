@@ -20,9 +20,13 @@ export { fusion } from "./fusion.ts";
 
 type Plan = (ins: TypedArray[]) => TypedArray[];
 
-/** Per-primitive time spent in cpu kernels inside programs, when profiling is on. */
-export const profile: { enabled: boolean; ms: Map<string, number>; calls: Map<string, number> } = {
+/**
+ * Time spent in cpu kernels inside programs, when profiling is on: per primitive, or per
+ * primitive and input sizes (e.g. "convGeneralDilated 401408,204800") when `bySize` is on.
+ */
+export const profile: { enabled: boolean; bySize: boolean; ms: Map<string, number>; calls: Map<string, number> } = {
   enabled: false,
+  bySize: false,
   ms: new Map(),
   calls: new Map(),
 };
@@ -79,8 +83,9 @@ function compile(j: Jaxpr, kernels: CpuKernels, buffers: Buffers<TypedArray>): P
       const t0 = profile.enabled ? performance.now() : 0;
       const outs = s.run(s.reads.map((v) => env.get(v)!));
       if (profile.enabled && !s.structural) {
-        profile.ms.set(s.prim, (profile.ms.get(s.prim) ?? 0) + performance.now() - t0);
-        profile.calls.set(s.prim, (profile.calls.get(s.prim) ?? 0) + 1);
+        const key = profile.bySize ? `${s.prim} ${s.reads.map((v) => env.get(v)!.length)}` : s.prim;
+        profile.ms.set(key, (profile.ms.get(key) ?? 0) + performance.now() - t0);
+        profile.calls.set(key, (profile.calls.get(key) ?? 0) + 1);
       }
       s.writes.forEach((v, i) => {
         env.set(v, outs[i]);

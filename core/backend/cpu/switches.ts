@@ -1,7 +1,7 @@
 /**
  * The cpu backend's environment switches (`WAX_FUSION`, `WAX_NATIVE_ELEMENTWISE`,
- * `WAX_NATIVE_REDUCE`): on unless the variable is "0". Read once, only where the process may
- * read the variable already (never a permission prompt).
+ * `WAX_NATIVE_REDUCE`, `WAX_NATIVE_COPY`, `WAX_IMPLICIT_CONV`): on unless the variable is "0".
+ * Read once, only where the process may read the variable already (never a permission prompt).
  * @module
  */
 

@@ -24,9 +24,10 @@ import { type ResolvedGemm, resolveGemm, sgemmJs, type SgemmOptions, sgemmRef } 
 import { WasmGemm } from "./wasm_path.ts";
 import { loadOpenBlas, type OpenBlas } from "./openblas.ts";
 import { loadX86Gemm, type X86Gemm } from "./x86/driver.ts";
+import { type GatherBOptions, materializeB, resolveGatherB } from "./gather.ts";
 
 export { sgemmRef };
-export type { SgemmOptions };
+export type { GatherBOptions, SgemmOptions };
 
 /** Implementation paths of {@link sgemm}. */
 export type GemmPath = "x86" | "openblas" | "wasm" | "js";
@@ -318,4 +319,36 @@ export function sgemmBatched(o: SgemmBatchedOptions): void {
     });
   }
   dispatch(r, batch, sA, sB, sC);
+}
+
+/**
+ * C = alpha·op(A)·B + beta·C where B is indexed, not stored: B[p][j] = b[rows[p] + cols[j]].
+ * The x86 path packs B straight from `b` (e.g. a convolution's columns from the image, an
+ * implicit GEMM); the other paths build B and run {@link sgemm}.
+ *
+ * @example
+ * ```ts
+ * const b = Float32Array.of(1, 2, 3, 4), c = new Float32Array(2);
+ * // B = [[b[0], b[1]], [b[2], b[3]]] read column-swapped: [[2, 1], [4, 3]]
+ * sgemmGatherB({ m: 1, n: 2, k: 2, a: Float32Array.of(1, 1), b, rows: Int32Array.of(0, 2), cols: Int32Array.of(1, 0), c });
+ * c; // Float32Array [6, 4]
+ * ```
+ */
+export function sgemmGatherB(o: GatherBOptions): void {
+  const g = resolveGatherB("sgemmGatherB", o);
+  const { m, n, k } = g.r;
+  if (m * n * k > SMALL_WORK && gatherGemmNative()) return getState().x86!.sgemmGatherB(g);
+  dispatch({ ...g.r, b: materializeB(g) }, 1, 0, 0, 0);
+}
+
+/**
+ * Whether {@link sgemmGatherB} reads B in place (the x86 path) rather than building it.
+ *
+ * @example
+ * ```ts
+ * typeof gatherGemmNative(); // "boolean"
+ * ```
+ */
+export function gatherGemmNative(): boolean {
+  return activePath(getState()) === "x86";
 }

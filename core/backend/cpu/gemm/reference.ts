@@ -61,13 +61,15 @@ export interface ResolvedGemm {
   beta: number;
 }
 
-function checkInt(op: string, name: string, v: number, min: number): void {
+/** Throws unless `v` is an integer ≥ `min`. */
+export function checkInt(op: string, name: string, v: number, min: number): void {
   if (!Number.isInteger(v) || v < min) {
     throw new RangeError(`${op}: ${name} must be an integer >= ${min}, got ${v}`);
   }
 }
 
-function checkSpan(
+/** Throws unless `buf` holds `rows`×`cols` elements at `off` with row stride `ld`. */
+export function checkSpan(
   op: string,
   name: string,
   buf: Float32Array,

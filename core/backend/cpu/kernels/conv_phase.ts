@@ -15,9 +15,14 @@
  * convolutions and their gradients run no multiplications by dilation zeros.
  * @module
  */
-import { sgemm } from "../gemm/mod.ts";
+import { gatherGemmNative, sgemm, sgemmGatherB } from "../gemm/mod.ts";
 import type { SwapGeom } from "./conv_swap.ts";
 import { ConvGather } from "./conv_gather.ts";
+import { envSwitch } from "../switches.ts";
+import { copyRuns } from "../copy_x86.ts";
+
+/** Implicit GEMM (columns read in place by the x86 GEMM); `WAX_IMPLICIT_CONV=0` turns it off. */
+export const implicitConv: { enabled: boolean } = { enabled: envSwitch("WAX_IMPLICIT_CONV") };
 
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 const mod = (a: number, m: number) => ((a % m) + m) % m;
@@ -221,17 +226,21 @@ export function convPhase(
   const groups = G * BG, Og = O / groups;
   const prod = (a: readonly number[]) => a.reduce((u, v) => u * v, 1);
   const taps = prod(g.kSp), Kd = I * taps, Q = prod(g.outSp), chanSize = prod(g.inSp), padSize = prod(plan.padShape);
-  // Images per block: the gathered columns, the product and the padded copy each stay within `block`.
-  const perImage = Math.max(I * plan.maxT * plan.maxU, Og * plan.maxU, plan.direct ? 0 : I * padSize);
+  // The x86 GEMM reads the columns straight from the (padded) input (implicit GEMM). Otherwise,
+  // with the wasm gather, the padded input, the tables and the columns live in its shared
+  // memory (the input is copied there even when it needs no padding).
+  const implicit = implicitConv.enabled && gatherGemmNative();
+  // Images per block: the gathered columns (when built), the product and the padded copy each
+  // stay within `block`.
+  const perImage = Math.max(implicit ? 0 : I * plan.maxT * plan.maxU, Og * plan.maxU, plan.direct ? 0 : I * padSize);
   const nb = Math.max(1, Math.min(N, Math.floor(block / perImage)));
   const tmp = scratch(1, Og * nb * plan.maxU);
-  // With the wasm gather the padded input, the tables and the columns live in its shared
-  // memory (the input is copied there even when it needs no padding).
-  const eng = ConvGather.get();
+  const eng = implicit ? null : ConvGather.get();
   const colN = I * plan.maxT * nb * plan.maxU, idxN = nb * plan.maxU;
   const reg = eng?.reserve(nb * I * padSize, idxN, plan.maxT, colN);
   const direct = plan.direct && !eng;
-  const col = reg ? eng!.f32.subarray(reg.col, reg.col + colN) : scratch(0, colN);
+  const col = reg ? eng!.f32.subarray(reg.col, reg.col + colN) : implicit ? null : scratch(0, colN);
+  const rowOff = implicit ? new Int32Array(I * plan.maxT) : null;
   const idx = reg ? eng!.i32.subarray(reg.idx, reg.idx + idxN) : new Int32Array(idxN);
   const xp = reg ? eng!.f32.subarray(reg.xp, reg.xp + nb * I * padSize) : direct ? x : scratch(2, nb * I * padSize);
   if (!plan.direct) xp.fill(0); // the border of the padded copy (interiors are overwritten per block)
@@ -246,6 +255,17 @@ export function convPhase(
     }
     rowDst[r] = off;
   }
+  // The padded copy's runs: each input row into its place (blocks of images, planes of channels).
+  const padLayout = {
+    srcOuter: C * chanSize,
+    dstOuter: I * padSize,
+    inner: I,
+    srcInner: chanSize,
+    dstInner: padSize,
+    srcRows: Int32Array.from({ length: rows }, (_, r) => r * Pl),
+    dstRows: rowDst,
+    len: Pl,
+  };
   const c0 = plan.combos[0];
   // One combination with every tap and output in order: the kernel and output are used as is.
   const single = plan.combos.length === 1 && c0.tapOff.length === taps && c0.uOff.length === Q;
@@ -255,7 +275,9 @@ export function convPhase(
     for (let n0 = 0; n0 < N; n0 += nb) {
       const cnt = Math.min(nb, N - n0);
       const img0 = ((BG > 1 ? grp * N + n0 : n0) * C + inChan) * chanSize;
-      if (!direct) padCopy(x, img0, C * chanSize, xp, cnt, I, chanSize, padSize, rowDst, Pl);
+      if (!direct && !copyRuns(x, img0, xp, 0, { ...padLayout, outer: cnt })) {
+        padCopy(x, img0, C * chanSize, xp, cnt, I, chanSize, padSize, rowDst, Pl);
+      }
       const base = direct ? img0 : 0, imgStride = direct ? C * chanSize : I * padSize;
       const chanStride = direct ? chanSize : padSize;
       for (const cb of plan.combos) {
@@ -264,7 +286,10 @@ export function convPhase(
         if (reg) {
           eng!.i32.set(cb.tapOff, reg.tap);
           eng!.gather(reg, wd, Tp, I * Tp, chanStride);
-        } else gather(xp, base, chanStride, I, cb.tapOff, idx, wd, col);
+        } else if (col) gather(xp, base, chanStride, I, cb.tapOff, idx, wd, col);
+        else {for (let c = 0; c < I; c++) {
+            for (let t = 0; t < Tp; t++) rowOff![c * Tp + t] = base + c * chanStride + cb.tapOff[t];
+          }}
         if (!single) {
           for (let o = 0; o < Og; o++) {
             for (let c = 0; c < I; c++) {
@@ -274,8 +299,33 @@ export function convPhase(
           }
         }
         const aOffset = single ? grp * Og * Kd : 0;
-        sgemm({ m: Og, n: wd, k, a: wp, aOffset, lda: k, b: col, ldb: wd, c: tmp, ldc: wd });
-        scatterOut(tmp, out, cb.qFlat, cnt, Og, n0, O, grp * Og, Q);
+        if (col) sgemm({ m: Og, n: wd, k, a: wp, aOffset, lda: k, b: col, ldb: wd, c: tmp, ldc: wd });
+        else {sgemmGatherB({
+            m: Og,
+            n: wd,
+            k,
+            a: wp,
+            aOffset,
+            lda: k,
+            b: xp,
+            rows: rowOff!,
+            cols: idx,
+            c: tmp,
+            ldc: wd,
+          });}
+        // With every output in order (one combination), the product's rows are runs of the output.
+        const runs = single && copyRuns(tmp, 0, out, (n0 * O + grp * Og) * Q, {
+          outer: cnt,
+          srcOuter: U,
+          dstOuter: O * Q,
+          inner: Og,
+          srcInner: wd,
+          dstInner: Q,
+          srcRows: [0],
+          dstRows: [0],
+          len: U,
+        });
+        if (!runs) scatterOut(tmp, out, cb.qFlat, cnt, Og, n0, O, grp * Og, Q);
       }
     }
   }

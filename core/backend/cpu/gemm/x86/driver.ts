@@ -14,7 +14,8 @@
 import { type ResolvedGemm, resolveGemm, scaleC, sgemmJs, type SgemmOptions, sgemmRef } from "../reference.ts";
 import { avx512Usable, loadCode } from "./exec.ts";
 import { genMacroKernel, TILE } from "./kernel.ts";
-import { genPacker } from "./pack.ts";
+import { genIndexedPacker, genPacker } from "./pack.ts";
+import { materializeB, type ResolvedGather, resolveGatherB } from "../gather.ts";
 import { addrOf, BLOCKING, codesAt, encodeJob, J, makeCtx, runSlice, type SliceCtx, type SliceJob } from "./slice.ts";
 import { ACK, CMD, ERR, JOB_BASE, MAX_SLOTS, READY, SPIN_MS, WAIT_MS } from "./control.ts";
 import { workerCtor } from "../threads.ts";
@@ -33,6 +34,8 @@ export interface X86Gemm {
   readonly threads: number;
   /** Run C = alpha·op(A)·op(B) + beta·C on validated options. */
   sgemm(r: ResolvedGemm): void;
+  /** Run C = alpha·op(A)·B + beta·C with B indexed through offset tables (validated options). */
+  sgemmGatherB(g: ResolvedGather): void;
   /** Start workers and block until ready (at most `timeoutMs`); returns usable threads. */
   warmup(timeoutMs: number): number;
   /** Slices of C that worker threads have computed so far (tests check that threads ran). */
@@ -45,6 +48,9 @@ class Engine implements X86Gemm {
   private jobs: Float64Array[] = [];
   private started = false;
   private seq = 0;
+  /** Offset tables of the indexed B (reused; alive while a product runs). */
+  private rowTable = new Int32Array(0);
+  private colTable = new Int32Array(0);
   workerSlices = 0;
 
   constructor(readonly threads: number, private ctx: SliceCtx, private codes: bigint[]) {
@@ -96,26 +102,30 @@ class Engine implements X86Gemm {
     if (m === 0 || n === 0) return;
     if (k === 0 || r.alpha === 0) return scaleC(r);
     if ((!r.transA && r.lda > GATHER_MAX_STRIDE) || (r.transB && r.ldb > GATHER_MAX_STRIDE)) return sgemmJs(r);
-    const job: SliceJob = {
-      k,
-      aAddr: addrOf(r.a),
-      aOffset: r.aOffset,
-      lda: r.lda,
-      transA: r.transA,
-      bAddr: addrOf(r.b),
-      bOffset: r.bOffset,
-      ldb: r.ldb,
-      transB: r.transB,
-      cAddr: addrOf(r.c),
-      cOffset: r.cOffset,
-      ldc: r.ldc,
-      alpha: r.alpha,
-      beta: r.beta,
-      i0: 0,
-      i1: m,
-      j0: 0,
-      j1: n,
-    };
+    this.run(sliceJob(r, addrOf(r.b), r.bOffset, 0, 0), m, n, k);
+  }
+
+  sgemmGatherB(g: ResolvedGather): void {
+    const { r, rows, cols } = g;
+    const { m, n, k } = r;
+    if (m === 0 || n === 0) return;
+    if (k === 0 || r.alpha === 0) return scaleC(r);
+    if (!r.transA && r.lda > GATHER_MAX_STRIDE) return sgemmJs({ ...r, b: materializeB(g) });
+    // Row offsets as int64 bytes (two int32 halves); column offsets padded to whole panels.
+    if (this.rowTable.length < 2 * k) this.rowTable = new Int32Array(2 * k);
+    if (this.colTable.length < n + 64) this.colTable = new Int32Array(n + 64);
+    const rt = this.rowTable, ct = this.colTable;
+    for (let p = 0; p < k; p++) {
+      const bytes = rows[p] * 4;
+      rt[2 * p] = bytes | 0;
+      rt[2 * p + 1] = Math.floor(bytes / 2 ** 32);
+    }
+    ct.set(cols.subarray(0, n));
+    ct.fill(0, n, n + 64);
+    this.run(sliceJob(r, addrOf(r.b), 0, addrOf(rt), addrOf(ct)), m, n, k);
+  }
+
+  private run(job: SliceJob, m: number, n: number, k: number): void {
     const big = 2 * m * n * k >= THREAD_MIN_FLOPS && this.jobs.length > 0;
     if (big) this.start();
     const slots = big ? this.readySlots() : [];
@@ -150,6 +160,31 @@ class Engine implements X86Gemm {
     if (failed) throw new Error("x86 sgemm: a worker thread failed; it is disabled, C is incomplete");
     this.workerSlices += sent.length;
   }
+}
+
+function sliceJob(r: ResolvedGemm, bAddr: number, bOffset: number, bRows: number, bCols: number): SliceJob {
+  return {
+    k: r.k,
+    aAddr: addrOf(r.a),
+    aOffset: r.aOffset,
+    lda: r.lda,
+    transA: r.transA,
+    bAddr,
+    bOffset,
+    ldb: r.ldb,
+    transB: r.transB,
+    bRows,
+    bCols,
+    cAddr: addrOf(r.c),
+    cOffset: r.cOffset,
+    ldc: r.ldc,
+    alpha: r.alpha,
+    beta: r.beta,
+    i0: 0,
+    i1: r.m,
+    j0: 0,
+    j1: r.n,
+  };
 }
 
 /** Split C into `t` parts along N (multiples of nr columns) or, when N is narrow, along M (of mr rows). */
@@ -187,7 +222,15 @@ function selfCheck(eng: Engine): boolean {
       if (!(Math.abs(c[i] - want[i]) <= 1e-4 * (1 + Math.abs(want[i])))) return false;
     }
   }
-  return true;
+  // An indexed B (two panels and a tail, rows out of order).
+  const [m, n, k] = [13, 45, 19];
+  const b = rnd(500), a = rnd(m * k), c = rnd(m * n), want = c.slice();
+  const rows = Int32Array.from({ length: k }, (_, p) => (p * 37) % 200);
+  const cols = Int32Array.from({ length: n }, (_, j) => (j * 53) % 299);
+  const g = resolveGatherB("x86 self-check", { m, n, k, a, b, rows, cols, c, alpha: 0.5, beta: 1 });
+  sgemmRef({ m, n, k, a, b: materializeB(g), c: want, alpha: 0.5, beta: 1 });
+  eng.sgemmGatherB(g);
+  return c.every((v, i) => Math.abs(v - want[i]) <= 1e-4 * (1 + Math.abs(want[i])));
 }
 
 let cached: X86Gemm | null | undefined;
@@ -211,6 +254,7 @@ export function loadX86Gemm(threads: number): X86Gemm | null {
     for (let rem = 0; rem < TILE.mr; rem++) blobs.push(genMacroKernel(TILE, rem));
     const nr = 16 * TILE.nv;
     blobs.push(genPacker(TILE.mr, false), genPacker(TILE.mr, true), genPacker(nr, false), genPacker(nr, true));
+    blobs.push(genIndexedPacker(nr));
     const codes: bigint[] = [];
     for (const blob of blobs) {
       const p = loadCode(blob);

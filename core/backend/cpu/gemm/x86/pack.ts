@@ -36,11 +36,15 @@ export const Q = {
   storeMask: 9,
   /** Address of 4×16 int32 gather indices (element offsets of each row). */
   index: 10,
+  /** Indexed packer: address of the int64 byte offsets of steps p, p+1, … from `src`. */
+  rows: 11,
+  /** Indexed packer: address of the int32 element offsets of the panels' rows (whole panels). */
+  cols: 12,
   /** Number of slots. */
-  size: 11,
+  size: 13,
 } as const;
 
-const { rax, rcx, rdx, rsi, rdi, r9, r11 } = R;
+const { rax, rcx, rdx, rsi, rdi, r8, r9, r10, r11 } = R;
 const slot = (s: number) => mem(rdi, s * 8);
 const ALPHA = 31, IDX = 8;
 
@@ -84,6 +88,44 @@ export function genPacker(width: number, gather: boolean): Uint8Array {
   }
   a.addLoad(rcx, slot(Q.pStride)).addImm(rdx, width * 4).dec(r11).jnz("p");
   a.addLoad(rsi, slot(Q.panelStride)).dec(r9).jnz("panel");
+  a.vzeroupper().ret();
+  return a.finish();
+}
+
+/**
+ * Generate an indexed packer (`width` a multiple of 16, at most 64): dst[panel][p][r] =
+ * alpha·src[rows[p] + cols[panel·width + r]], with `rows` in bytes (int64) and `cols` in
+ * elements (int32, readable for whole panels; lanes past the last panel's valid width are
+ * masked). The GEMM reads B this way without a materialised copy, e.g. the columns of a
+ * convolution straight from the image (implicit GEMM).
+ *
+ * @example
+ * ```ts
+ * genIndexedPacker(32).length > 0; // true
+ * ```
+ */
+export function genIndexedPacker(width: number): Uint8Array {
+  const vecs = width / 16;
+  if (!Number.isInteger(vecs) || vecs < 1 || vecs > 4) throw new Error(`genIndexedPacker: bad width ${width}`);
+  const a = new Asm();
+  a.movLoad(rsi, slot(Q.src)).movLoad(rdx, slot(Q.dst)).movLoad(r9, slot(Q.npanels)).movLoad(r10, slot(Q.cols));
+  a.vbroadcastss(ALPHA, slot(Q.alpha));
+  a.label("panel");
+  a.lea(rax, slot(Q.maskFull)).cmpImm8(r9, 1).jne("masks").lea(rax, slot(Q.maskLast));
+  a.label("masks");
+  for (let j = 0; j < vecs; j++) a.vmovupsLoad(IDX + j, mem(r10, 64 * j));
+  a.movLoad(r8, slot(Q.rows)).movLoad(r11, slot(Q.kc));
+  a.label("p");
+  a.mov(rcx, rsi).addLoad(rcx, mem(r8)).addImm(r8, 8);
+  for (let j = 0; j < vecs; j++) {
+    a.kmovwLoad(j + 1, mem(rax, 2 * j));
+    a.vpxord(j, j, j);
+    a.vgatherdps(j, mem(rcx, 0, IDX + j, 4), j + 1);
+    a.vmulps(j, j, ALPHA);
+    a.vmovupsStore(mem(rdx, 64 * j), j);
+  }
+  a.addImm(rdx, width * 4).dec(r11).jnz("p");
+  a.addImm(r10, width * 4).dec(r9).jnz("panel");
   a.vzeroupper().ret();
   return a.finish();
 }

@@ -32,6 +32,13 @@ export interface SliceJob {
   bOffset: number;
   ldb: number;
   transB: boolean;
+  /**
+   * When nonzero, B is indexed instead of strided: op(B)[p][c] = b[bOffset + rows[p] + cols[c]]
+   * with `bRows` the address of int64 byte offsets (one per p) and `bCols` that of int32
+   * element offsets (one per column, readable up to a whole panel past the last).
+   */
+  bRows: number;
+  bCols: number;
   cAddr: number;
   cOffset: number;
   ldc: number;
@@ -53,13 +60,15 @@ export interface Codes {
   /** Pack B (width nr) from contiguous rows / with gathers (transB). */
   packBContig: KernelFn;
   packBGather: KernelFn;
+  /** Pack B (width nr) through row and column offset tables. */
+  packBIndexed: KernelFn;
 }
 
-/** Wrap code addresses `[kernels by rem..., packAContig, packAGather, packBContig, packBGather]`. */
+/** Wrap code addresses `[kernels by rem..., packAContig, packAGather, packBContig, packBGather, packBIndexed]`. */
 export function codesAt(addrs: bigint[]): Codes {
   const fns = addrs.map((x) => kernelAt(x));
-  const [packAContig, packAGather, packBContig, packBGather] = fns.slice(-4);
-  return { kernels: fns.slice(0, -4), packAContig, packAGather, packBContig, packBGather };
+  const [packAContig, packAGather, packBContig, packBGather, packBIndexed] = fns.slice(-5);
+  return { kernels: fns.slice(0, -5), packAContig, packAGather, packBContig, packBGather, packBIndexed };
 }
 
 /** A thread's reusable state: code, scratch and parameter blocks. */
@@ -160,9 +169,15 @@ export function runSlice(ctx: SliceCtx, j: SliceJob): void {
     params[P.maskLast] = maskBits(nc - (nt - 1) * nr);
     for (let pc = 0; pc < j.k; pc += KC) {
       const kc = Math.min(KC, j.k - pc);
-      const bSrc = j.bAddr + (j.bOffset + pc * tp + jc * tc) * 4;
-      const gB = setPack(ctx.qB, ctx.idxB, nr, bSrc, ctx.bAddr, nc, kc, tp, tc, 1);
-      (gB ? code.packBGather : code.packBContig)(ctx.qB);
+      if (j.bRows) {
+        setPack(ctx.qB, ctx.idxB, nr, j.bAddr + j.bOffset * 4, ctx.bAddr, nc, kc, 0, 1, 1);
+        ctx.qB[Q.rows] = BigInt(j.bRows + pc * 8), ctx.qB[Q.cols] = BigInt(j.bCols + jc * 4);
+        code.packBIndexed(ctx.qB);
+      } else {
+        const bSrc = j.bAddr + (j.bOffset + pc * tp + jc * tc) * 4;
+        const gB = setPack(ctx.qB, ctx.idxB, nr, bSrc, ctx.bAddr, nc, kc, tp, tc, 1);
+        (gB ? code.packBGather : code.packBContig)(ctx.qB);
+      }
       params[P.bp] = BigInt(ctx.bAddr);
       params[P.kc4] = BigInt(kc >> 2);
       params[P.kcr] = BigInt(kc & 3);
@@ -205,7 +220,9 @@ export const J = {
   i1: 15,
   j0: 16,
   j1: 17,
-  size: 18,
+  bRows: 18,
+  bCols: 19,
+  size: 20,
 } as const;
 
 const KEYS = Object.keys(J).filter((key) => key !== "size") as (keyof SliceJob)[];
