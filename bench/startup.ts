@@ -1,6 +1,7 @@
 /**
  * Time to the first training step of `examples/dcgan.ts`, broken down: importing wax and the
- * models, loading MNIST, building and initialising the nets, the first step (trace, compile,
+ * models, loading MNIST, clustering it (the default conditions on k-means clusters), building
+ * and initialising the nets, the first step (trace, compile,
  * code generation, run) against a warm second step, and a whole one-step run of the example as
  * a new user starts it (`--steps 1 --samples 0`, process start to exit).
  * `deno run -A bench/startup.ts`
@@ -19,14 +20,20 @@ const data = await models.loadMnist({ split: "train" });
 rows.push([`load MNIST (${data.size} images)`, ms(t)]);
 
 t = performance.now();
+const k = models.MNIST_DCGAN.clusters;
+const found = await models.clusterImages(data, k, { key: wax.random.key(3), seedRows: 10_000, iters: 20 });
+rows.push([`k-means: ${k} clusters of the training images`, ms(t)]);
+
+t = performance.now();
 const gan = models.makeDcgan(models.MNIST_DCGAN);
-let state = gan.init(wax.random.key(0));
+let state = gan.init(wax.random.key(0), undefined, found.weights);
 rows.push(["build and initialise the nets", ms(t)]);
+const ids = wax.np.array(found.assign.subarray(0, 64), { dtype: "int32" });
 
 const real = wax.random.uniform(wax.random.key(1), [64, 1, 28, 28], { minval: -1, maxval: 1 });
 for (const what of ["first step (trace, compile, run)", "second step"]) {
   t = performance.now();
-  const [next, m] = gan.step(state, real, wax.random.key(2));
+  const [next, m] = gan.step(state, real, wax.random.key(2), ids);
   state = next;
   await m.d.data();
   rows.push([what, ms(t)]);

@@ -8,8 +8,8 @@
  * (`walk.png`), and the samples' MNIST score, confident share and Fréchet distance by wax's
  * classifier, beside the same numbers for real digits.
  *
- * Run: `deno run -A examples/dcgan.ts [--steps 3000] [--batch 64] [--lr 5e-4] [--decay cosine|none] [--ema 0.999]
- *      [--truncation 1] [--arch compact|tutorial] [--resume]`
+ * Run: `deno run -A examples/dcgan.ts [--steps 3500] [--batch 64] [--lr 5e-4] [--decay cosine|none] [--ema 0.999]
+ *      [--truncation 1] [--arch compact|tutorial] [--clusters 100] [--codes 0] [--resume]`
  * @module
  */
 import { join } from "node:path";
@@ -17,8 +17,10 @@ import { type Array, random } from "../mod.ts";
 import {
   batchesPerEpoch,
   CheckpointManager,
+  clusterImages,
   cpuSeconds,
   type ExampleSpec,
+  FlagError,
   formatDuration,
   ganFlags,
   ganRunConfig,
@@ -41,7 +43,7 @@ const spec: ExampleSpec = {
   name: "dcgan",
   summary: "Trains a DCGAN on MNIST; writes sample grids, losses.csv/png, checkpoints, 100 digits that do not\n" +
     "exist, a latent walk and the samples' MNIST score and Fréchet distance to --out.",
-  defaults: { steps: 3000, batch: 64, lr: 5e-4, every: 500 },
+  defaults: { steps: 3500, batch: 64, lr: 5e-4, every: 500 },
   extra: {
     arch: { type: "string", default: "compact", choices: ["compact", "tutorial"], help: "the networks" },
     ...ganFlags(MNIST_DCGAN),
@@ -49,7 +51,13 @@ const spec: ExampleSpec = {
       type: "string",
       default: String(MNIST_DCGAN.codes),
       arg: "N",
-      help: "values of G's InfoGAN categorical code (compact nets; 0: a plain DCGAN)",
+      help: "values of G's InfoGAN categorical code (compact nets, with --clusters 0; 0: none)",
+    },
+    clusters: {
+      type: "string",
+      default: String(MNIST_DCGAN.clusters),
+      arg: "K",
+      help: "condition both nets on K k-means clusters of the training images (compact nets; 0: a plain DCGAN)",
     },
   },
 };
@@ -58,12 +66,23 @@ await runExample(spec, async (flags) => {
   const t0 = performance.now();
   const cpu0 = cpuSeconds();
   const arch = flags.extra.arch === "tutorial" ? "tutorial" : "compact";
-  const codes = numberFlag(flags, "codes", (v) => Number.isInteger(v) && v >= 0 && v !== 1, "0 or an integer ≥ 2");
+  const countFlag = (name: string) =>
+    numberFlag(flags, name, (v) => Number.isInteger(v) && v >= 0 && v !== 1, "0 or an integer ≥ 2");
+  const codes = arch === "tutorial" ? 0 : countFlag("codes");
+  const clusters = arch === "tutorial" ? 0 : countFlag("clusters");
+  if (codes > 0 && clusters > 0) {
+    throw new FlagError(
+      `--codes ${codes} and --clusters ${clusters}: pick one of them (pass --clusters 0 with --codes)`,
+    );
+  }
   const gf = readGanFlags(flags);
   const { width, trunc } = gf;
-  const data = await loadMnist({ split: "train" });
-  const stop = totalSteps(flags, batchesPerEpoch(data.size, { batchSize: flags.batch }));
-  const base = arch === "tutorial" ? TUTORIAL_DCGAN : { ...MNIST_DCGAN, width, codes };
+  const images = await loadMnist({ split: "train" });
+  if (clusters > images.size) {
+    throw new FlagError(`--clusters ${clusters} needs as many training images; there are ${images.size}`);
+  }
+  const stop = totalSteps(flags, batchesPerEpoch(images.size, { batchSize: flags.batch }));
+  const base = arch === "tutorial" ? TUTORIAL_DCGAN : { ...MNIST_DCGAN, width, codes, clusters };
   const gan = makeDcgan({
     ...base,
     learningRate: flags.lr,
@@ -78,16 +97,28 @@ await runExample(spec, async (flags) => {
       arch,
       latent: gan.latent,
       width: arch === "tutorial" ? null : width,
-      codes: arch === "tutorial" ? 0 : codes,
+      codes,
+      clusters,
     },
     flags,
     gf,
-    data,
+    images,
   );
-  // One key per purpose: init, the fixed latents of the pictures, the data order, the steps.
+  // One key per purpose: init, the fixed latents of the pictures, the data order, the steps, the clusters.
   const key = random.key(flags.seed);
-  const [kInit, kFixed, kData, kSteps] = random.split(key, 4);
-  let run = { state: gan.init(kInit), key };
+  const [kInit, kFixed, kData, kSteps, kClusters] = random.split(key, 5);
+  // The clusters of the training images stand in for labels (none are read).
+  const found = clusters > 0
+    ? await clusterImages(images, clusters, { key: kClusters, seedRows: 10_000, iters: 20 })
+    : null;
+  const data = found ? { ...images, labels: found.assign } : images;
+  if (found) {
+    console.error(
+      `k-means: ${clusters} clusters of the training images in ${formatDuration((performance.now() - t0) / 1000)} ` +
+        `(shares ${(100 * Math.min(...found.weights)).toFixed(1)}–${(100 * Math.max(...found.weights)).toFixed(1)} %)`,
+    );
+  }
+  let run = { state: gan.init(kInit, undefined, found?.weights), key };
   const ckpt = new CheckpointManager(join(flags.out, "checkpoints"));
   let start = 0;
   if (flags.resume) {
@@ -108,7 +139,7 @@ await runExample(spec, async (flags) => {
     dataKey: kData,
     stepKey: kSteps,
     run,
-    step: (state, x, _y, k) => gan.step(state, x, k),
+    step: (state, x, y, k) => gan.step(state, x, k, found ? y : undefined),
     snapshot: (state) => gan.sample(state, fixedZ.mul(trunc)),
     cols: 6,
     ckpt,
@@ -125,7 +156,10 @@ await runExample(spec, async (flags) => {
   const digits = join(flags.out, "digits.png");
   const walk = join(flags.out, "walk.png");
   await saveGrid(digits, draw(random.normal(random.foldIn(kFixed, 1), [100, gan.latent])), { cols: 10 });
-  await saveGrid(walk, draw(await latentWalk(random.foldIn(kFixed, 2), { rows: 6, cols: 10, latent: gan.latent })), {
+  // With clusters (or a code) each row keeps its start's, so it morphs one kind of digit.
+  const fixFirst = clusters > 0 || codes > 0;
+  const walkZ = await latentWalk(random.foldIn(kFixed, 2), { rows: 6, cols: 10, latent: gan.latent, fixFirst });
+  await saveGrid(walk, draw(walkZ), {
     cols: 10,
   });
   const scores = gf.samples > 0

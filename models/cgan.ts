@@ -23,7 +23,7 @@ export interface CganConfig extends DcganConfig {
 }
 
 /** The configuration `examples/cgan.ts` trains by default (chosen by measurement). */
-export const MNIST_CGAN: CganConfig = { ...MNIST_DCGAN, classes: 10, labelInput: "projection" };
+export const MNIST_CGAN: CganConfig = { ...MNIST_DCGAN, clusters: 0, classes: 10, labelInput: "projection" };
 
 /** A conditional GAN discriminator's parameters: a DCGAN's, and the label embedding of a projection D. */
 export type CganD = { body: tree.ArrayTree; head: nn.LinearParams; embed: { table: Array } | null };

@@ -267,8 +267,12 @@ function fmt(v: number): string {
  * the great circle between them (spherical interpolation, which keeps the norm a Gaussian
  * latent has; a straight line passes through unlikely short vectors).
  *
+ * With `fixFirst`, the first coordinate stays at the row's start value along the row: a model
+ * that reads a code or a cluster from it (`latentCode`) then keeps it, and the walk morphs one
+ * kind of digit instead of jumping between kinds.
+ *
  * @param key Draws the endpoints.
- * @param opts `rows`, `cols` (points per row, ends included) and `latent` size.
+ * @param opts `rows`, `cols` (points per row, ends included), `latent` size, `fixFirst`.
  * @returns Latents `[rows · cols, latent]`, row by row.
  *
  * @example
@@ -280,7 +284,10 @@ function fmt(v: number): string {
  * assert.equal(z.shape.join(), "10,8");
  * ```
  */
-export async function latentWalk(key: Array, opts: { rows: number; cols: number; latent: number }): Promise<Array> {
+export async function latentWalk(
+  key: Array,
+  opts: { rows: number; cols: number; latent: number; fixFirst?: boolean },
+): Promise<Array> {
   const { rows, cols, latent } = opts;
   if (!(Number.isInteger(rows) && rows >= 1 && Number.isInteger(cols) && cols >= 2)) {
     throw new RangeError(`latentWalk: rows must be ≥ 1 and cols ≥ 2 (integers), got ${rows} and ${cols}`);
@@ -299,6 +306,7 @@ export async function latentWalk(key: Array, opts: { rows: number; cols: number;
         ? [1 - t, t]
         : [Math.sin((1 - t) * omega) / Math.sin(omega), Math.sin(t * omega) / Math.sin(omega)];
       for (let i = 0; i < latent; i++) out[(r * cols + c) * latent + i] = wa * a[i] + wb * b[i];
+      if (opts.fixFirst) out[(r * cols + c) * latent] = a[0];
     }
   }
   return np.array(out, { shape: [rows * cols, latent] });
@@ -366,7 +374,7 @@ export interface TrainGanResult<D extends tree.ArrayTree> {
  * import { CheckpointManager, loadMnist, makeDcgan, MNIST_DCGAN, trainGan } from "@wax/wax/models";
  * const out = await Deno.makeTempDir();
  * const data = await loadMnist({ split: "test", limit: 64 });
- * const gan = makeDcgan({ ...MNIST_DCGAN, width: 4 });
+ * const gan = makeDcgan({ ...MNIST_DCGAN, width: 4, clusters: 0 });
  * const z = random.normal(random.key(1), [4, gan.latent]);
  * const r = await trainGan({
  *   out, data, batch: 16, start: 0, stop: 4, every: 2, dataKey: random.key(2), stepKey: random.key(3),

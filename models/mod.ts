@@ -23,6 +23,7 @@ export * from "./cgan.ts";
 export * from "./classifier.ts";
 export * from "./data/mod.ts";
 export * from "./image.ts";
+export * from "./kmeans.ts";
 export * from "./metrics.ts";
 export * from "./metrics_mnist.ts";
 export * from "./plot/mod.ts";

@@ -12,6 +12,9 @@ Deno.test("examples: --help prints the usage (exit 0); bad flags print the usage
     ["dcgan", ["--steps", "abc"], /--steps must be an integer ≥ 1, got "abc"/],
     ["dcgan", ["--batch", "0"], /--batch must be an integer ≥ 1, got "0"/],
     ["dcgan", ["--stepz", "3"], /Unknown option '--stepz'/],
+    ["dcgan", ["--clusters", "1"], /--clusters must be 0 or an integer ≥ 2, got "1"/],
+    ["dcgan", ["--codes", "10"], /--codes 10 and --clusters 100: pick one of them/],
+    ["dcgan", ["--clusters", "500"], /--clusters 500 needs as many training images; there are 128/],
     ["classifier", ["--batch", "0"], /--batch must be an integer ≥ 1, got "0"/],
     ["classifier", ["--dataset", "cifar"], /--dataset must be mnist or fashion, got "cifar"/],
   ];
@@ -78,7 +81,8 @@ Deno.test("examples/dcgan.ts: samples, losses.csv, checkpoints, one summary line
   const [a, b] = [join(root, "gan-a"), join(root, "gan-b")];
   // Constant learning rates: the default cosine decay spans the run's --steps, so a run extended
   // from 2 to 3 steps decays differently from a 3-step run.
-  const common = ["--batch", "8", "--every", "2", "--decay", "none"];
+  // Four clusters of the training images condition the nets (fewer than the default's 100, for speed).
+  const common = ["--batch", "8", "--every", "2", "--decay", "none", "--clusters", "4"];
   const ra = await example("dcgan", [...common, "--steps", "3", "--out", a]);
   assert.equal(ra.code, 0, ra.stderr);
   assert.match(ra.stderr, /step 3\/3 \(100%\) {2}epoch 1 {2}d [0-9.]+ {2}g [0-9.]+ .*\| [0-9.]+ step\/s/);

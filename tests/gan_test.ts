@@ -1,6 +1,7 @@
 /** DCGAN and conditional GAN: shapes, one step, learning a tiny data set, divergence, resume. */
 import assert from "node:assert/strict";
-import { type Array, np, random, tree } from "../mod.ts";
+import { np, random, type tree } from "../mod.ts";
+import { alternating, leaves, nearest, small, STEPS, tiny, twoPatterns, values } from "./_gan_util.ts";
 import {
   type Cgan,
   CheckpointManager,
@@ -10,19 +11,11 @@ import {
   latentWalk,
   makeCgan,
   makeDcgan,
-  MNIST_DCGAN,
   oneHot,
 } from "../models/mod.ts";
 
-// The bare compact nets (no refining convolution, no batch norm in D, no weight average), small;
-// the options the default adds are tested on their own below.
-const small = { ...MNIST_DCGAN, width: 4, refine: false, dBatchNorm: false, ema: 0, codes: 0 };
-/** The arrays of a tree, in order. */
-const leaves = (t: tree.PyTree) => tree.leaves<Array>(t);
 /** Copies of the arrays of a tree (a step donates the state it is given). */
 const copyLeaves = (t: tree.PyTree) => leaves(t).map((x) => x.add(0));
-/** An array's values as plain numbers. */
-const values = async (x: Array) => globalThis.Array.from(await x.data());
 
 Deno.test("dcgan/cgan: shapes of the tutorial and compact nets", async () => {
   const tut = makeDcgan();
@@ -125,41 +118,6 @@ Deno.test("dcgan: the moving average of G's weights follows them with decay min(
     assert.ok(got.every((v, i) => Math.abs(v - ema[i]) < 1e-6), `step ${t}`);
   }
 });
-
-/** 28×28 images of two patterns (0: a vertical bar, 1: a horizontal bar) with a little noise. */
-function twoPatterns(key: Array, labels: number[]): Array {
-  const n = labels.length;
-  const px = new Float32Array(n * 784).fill(-1);
-  labels.forEach((y, i) => {
-    for (let r = 0; r < 28; r++) {
-      for (let c = 0; c < 28; c++) if ((y === 0 ? c : r) >= 10 && (y === 0 ? c : r) < 18) px[i * 784 + r * 28 + c] = 1;
-    }
-  });
-  return np.clip(np.array(px, { shape: [n, 1, 28, 28] }).add(random.normal(key, [n, 1, 28, 28]).mul(0.05)), -1, 1);
-}
-
-/** For each image, the mean squared distance to the nearer pattern, and which pattern that is. */
-async function nearest(images: Array): Promise<{ dist: number; which: number[] }> {
-  const clean = await twoPatterns(random.key(0), [0, 1]).data();
-  const x = await images.data();
-  const n = images.shape[0];
-  let sum = 0;
-  const which: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const d = [0, 1].map((p) => {
-      let s = 0;
-      for (let j = 0; j < 784; j++) s += (x[i * 784 + j] - clean[p * 784 + j]) ** 2;
-      return s / 784;
-    });
-    sum += Math.min(...d);
-    which.push(d[0] <= d[1] ? 0 : 1);
-  }
-  return { dist: sum / n, which };
-}
-
-const STEPS = 300;
-const tiny = { ...small, width: 8, learningRate: 2e-3, dLearningRate: 2e-3 };
-const alternating = (n: number) => globalThis.Array.from({ length: n }, (_, i) => i % 2);
 
 Deno.test("dcgan: on two patterns, the samples move to the data within a few hundred steps", async () => {
   const gan = makeDcgan(tiny);

@@ -15,7 +15,7 @@ const arch = Deno.args[0] ?? "tutorial";
 const steps = Number(Deno.args[1] ?? 5);
 const batch = Number(Deno.args[2] ?? 16);
 const out = Deno.args[3] ?? "out/dcgan_steps.safetensors";
-const config = { ...(arch === "tutorial" ? TUTORIAL_DCGAN : MNIST_DCGAN), dropout: 0 };
+const config = { ...(arch === "tutorial" ? TUTORIAL_DCGAN : MNIST_DCGAN), dropout: 0, clusters: 0 };
 const gan = makeDcgan(config);
 const nets = dcganNets(config);
 const data = await loadMnist({ split: "test", limit: steps * batch });

@@ -171,22 +171,29 @@ export function ganGenerator(name: "dcgan" | "cgan", ckpt: Loaded, small: boolea
   const classes = name === "cgan" ? num(ckpt.config.classes, 10) : 0;
   // A DCGAN with an InfoGAN code reads the code's one-hot beside z (runs from before codes have none).
   const codes = name === "dcgan" ? num(ckpt.config.codes, 0) : 0;
-  const latent = shape.inputs - classes - codes;
+  // A DCGAN conditioned on clusters keeps their weights beside the batch-norm statistics: { bn, prior }.
+  const prior = name === "dcgan" && isNode(gState) && gState.prior instanceof Array ? gState.prior : null;
+  const clusters = prior ? prior.shape[0] : 0;
+  const latent = shape.inputs - classes - codes - clusters;
   if (latent < 1) {
     throw new Error(
-      `studio: ${where}.g takes ${shape.inputs} inputs, not more than ${classes} classes + ${codes} codes`,
+      `studio: ${where}.g takes ${shape.inputs} inputs, not more than ${classes} classes + ${codes} codes + ` +
+        `${clusters} clusters`,
     );
   }
   const base = shape.arch === "tutorial" ? TUTORIAL_DCGAN : MNIST_DCGAN;
   const nets = dcganNets({ ...base, ...shape, dropout: 0 });
   const params = { g, gState };
   const render = (p: PyTree, z: Array, y: Array | null): Array => {
+    const gs = child(p, "gState", "params");
     const input = classes && y
       ? np.concatenate([z, y], 1)
       : codes
       ? np.concatenate([z, oneHot(latentCode(z, codes), codes)], 1)
+      : clusters
+      ? np.concatenate([z, oneHot(latentCode(z, leaf(child(gs, "prior", "gState"), "gState.prior")), clusters)], 1)
       : z;
-    const opts = { training: false, state: child(p, "gState", "params") };
+    const opts = { training: false, state: clusters ? child(gs, "bn", "gState") : gs };
     const [x] = nets.generator.apply(child(p, "g", "params"), input, opts);
     return x.add(1).mul(0.5);
   };
