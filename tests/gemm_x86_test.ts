@@ -25,13 +25,15 @@ Deno.test("x86 asm: encodings match GNU as", () => {
     .movLoad(rsi, mem(rdi, 8)).movLoad(r9, mem(rdi, 56)).mov(rax, rsi).mov(r13, rcx).movImm32(rax, 42)
     .movImm32(r10, 7).lea(rcx, mem(rcx, 0, r8, 4)).lea(r13, mem(rcx, 0, r8, 2)).addImm(rsi, 1024).add(rbx, r8)
     .addLoad(rsi, mem(rdi, 96)).dec(r11).test(r11, r11).cmpImm8(r9, 1).push(rbx).push(r12).pop(r13).ret()
-    .vgatherdps(0, mem(rcx, 0, 8, 4), 1).vgatherdps(3, mem(R.r10, 0, 11, 4), 4).vmulps(2, 2, 31);
-  // `as` on: vmovups zmm0,[rax]; ...; vgatherdps zmm3{k4},[r10+zmm11*4]; vmulps zmm2,zmm2,zmm31
+    .vgatherdps(0, mem(rcx, 0, 8, 4), 1).vgatherdps(3, mem(R.r10, 0, 11, 4), 4).vmulps(2, 2, 31)
+    .vscatterdps(mem(rcx, 0, 8, 4), 0, 1).vscatterdps(mem(rdx, 0, 9, 4), 17, 2);
+  // `as` on: vmovups zmm0,[rax]; ...; vgatherdps zmm3{k4},[r10+zmm11*4]; vmulps zmm2,zmm2,zmm31;
+  // vscatterdps [rcx+zmm8*4]{k1},zmm0; vscatterdps [rdx+zmm9*4]{k2},zmm17
   const want = "62f17c48100062617c4810460162217c48105c180362b17cc9106c410262817c4b117c450162f17c481101" +
     "62627d4818620562627d4818aae803000062627d48187f1262923d40b8c462822540b8fd62820544b84c0503" +
     "62722d50b84a0262a15540efedc5f8904802c5f877420f184c4140410f184d40488b77084c8b4f384889f049" +
     "89cdb82a00000041ba070000004a8d0c814e8d2c414881c6000400004c01c34803776049ffcb4d85db4983f9" +
-    "01534154415dc3" + "62b27d4992048162927d4c921c9a62916c4859d7";
+    "01534154415dc3" + "62b27d4992048162927d4c921c9a62916c4859d7" + "62b27d49a2048162a27d4aa20c8a";
   assert.deepStrictEqual(hex(a.finish()), want);
 });
 

@@ -6,7 +6,9 @@
  *
  * The layout is three nested levels: `outer` blocks and `inner` planes (each with a source and a
  * destination stride), and in each plane `rows` runs of `len` elements at offsets from two tables.
- * A run moves 16 floats at a time, then one opmask-masked tail (no access past its end).
+ * A run moves 16 floats at a time, then one opmask-masked tail (no access past its end). A run
+ * may land spread out (`dstStep` elements apart, e.g. one phase of a transposed convolution's
+ * output): each 16 floats then go out with one `vscatterdps`.
  * Bit-exact: a copy. `WAX_NATIVE_COPY=0` turns it off (the JavaScript loops then run).
  * @module
  */
@@ -32,25 +34,44 @@ const B = {
   dstRows: 10,
   n16: 11,
   tail: 12,
-  size: 13,
+  /** Spread runs: address of 16 int32 element offsets (j·dstStep), destination bytes per 16 floats, all-ones mask. */
+  index: 13,
+  chunk: 14,
+  full: 15,
+  size: 16,
 };
 const slot = (s: number) => mem(R.rdi, 8 * s);
+/** The zmm register holding the spread offsets. */
+const IDX = 8;
 
-/** Machine code of the copy (see the module doc). */
-function copyCode(): Uint8Array {
+/** Machine code of the copy (see the module doc); `spread`: scattered to `dstStep` apart. */
+function copyCode(spread: boolean): Uint8Array {
   const { rax, rcx, rdx, rbx, rsi, r8, r9, r10, r11, r12, r13, r14, r15 } = R;
   const a = new Asm();
   for (const r of [rbx, r12, r13, r14, r15]) a.push(r);
   a.movLoad(rsi, slot(B.src)).movLoad(rdx, slot(B.dst)).movLoad(r12, slot(B.outer)).movLoad(rbx, slot(B.n16));
-  a.kmovwLoad(1, slot(B.tail));
+  if (spread) a.movLoad(rax, slot(B.index)).vmovupsLoad(IDX, mem(rax));
+  else a.kmovwLoad(1, slot(B.tail));
   a.label("outer").movLoad(r13, slot(B.inner)).mov(r14, rsi).mov(r15, rdx);
   a.label("inner").movLoad(r8, slot(B.srcRows)).movLoad(r9, slot(B.dstRows)).movLoad(r10, slot(B.rows));
   a.label("row").mov(r11, r14).addLoad(r11, mem(r8)).mov(rcx, r15).addLoad(rcx, mem(r9)).movImm32(rax, 0);
   a.test(rbx, rbx).jz("tail");
-  a.label("by16").vmovupsLoad(0, mem(r11, 0, rax)).vmovupsStore(mem(rcx, 0, rax), 0);
-  a.addImm(rax, 64).cmp(rax, rbx).jne("by16");
-  // An all-zero tail mask moves nothing.
-  a.label("tail").vmovupsLoad(0, mem(r11, 0, rax), 1).vmovupsStore(mem(rcx, 0, rax), 0, 1);
+  if (spread) {
+    // A scatter clears its mask, so each one reloads it.
+    a.label("by16").vmovupsLoad(0, mem(r11, 0, rax)).kmovwLoad(2, slot(B.full)).vscatterdps(mem(rcx, 0, IDX, 4), 0, 2);
+    a.addImm(rax, 64).addLoad(rcx, slot(B.chunk)).cmp(rax, rbx).jne("by16");
+    // An all-zero tail mask moves nothing.
+    a.label("tail").kmovwLoad(1, slot(B.tail)).vmovupsLoad(0, mem(r11, 0, rax), 1).vscatterdps(
+      mem(rcx, 0, IDX, 4),
+      0,
+      1,
+    );
+  } else {
+    a.label("by16").vmovupsLoad(0, mem(r11, 0, rax)).vmovupsStore(mem(rcx, 0, rax), 0);
+    a.addImm(rax, 64).cmp(rax, rbx).jne("by16");
+    // An all-zero tail mask moves nothing.
+    a.label("tail").vmovupsLoad(0, mem(r11, 0, rax), 1).vmovupsStore(mem(rcx, 0, rax), 0, 1);
+  }
   a.addImm(r8, 8).addImm(r9, 8).dec(r10).jnz("row");
   a.addLoad(r14, slot(B.srcInner)).addLoad(r15, slot(B.dstInner)).dec(r13).jnz("inner");
   a.addLoad(rsi, slot(B.srcOuter)).addLoad(rdx, slot(B.dstOuter)).dec(r12).jnz("outer");
@@ -58,18 +79,19 @@ function copyCode(): Uint8Array {
   return a.vzeroupper().ret().finish();
 }
 
-let kernel: KernelFn | null | undefined;
-function kernelOf(): KernelFn | null {
-  if (kernel !== undefined) return kernel;
-  kernel = null;
+let kernels: { dense: KernelFn; spread: KernelFn } | null | undefined;
+function kernelsOf(): { dense: KernelFn; spread: KernelFn } | null {
+  if (kernels !== undefined) return kernels;
+  kernels = null;
   if (!avx512Usable()) return null;
-  const p = loadCode(copyCode());
-  if (p) kernel = kernelAt(p);
-  return kernel;
+  const [d, s] = [loadCode(copyCode(false)), loadCode(copyCode(true))];
+  if (d && s) kernels = { dense: kernelAt(d), spread: kernelAt(s) };
+  return kernels;
 }
 
 const addr = (t: ArrayBufferView): bigint => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(t)));
 const block = new BigInt64Array(B.size);
+const spreadIndex = new Int32Array(16);
 let tables = new BigInt64Array(0);
 
 /** The layout of {@link copyRuns}, in elements. */
@@ -87,10 +109,12 @@ export interface RunLayout {
   dstRows: ArrayLike<number>;
   /** Elements per run. */
   len: number;
+  /** Elements between consecutive destination elements of a run (default 1). */
+  dstStep?: number;
 }
 
 /**
- * Copies `dst[dOff + b·dstOuter + p·dstInner + dstRows[r] + j] = src[sOff + b·srcOuter +
+ * Copies `dst[dOff + b·dstOuter + p·dstInner + dstRows[r] + j·dstStep] = src[sOff + b·srcOuter +
  * p·srcInner + srcRows[r] + j]` for every block b, plane p, run r and j < len, natively. Returns
  * false (and copies nothing) when native code cannot run here; the caller then copies in JS.
  * The caller guarantees that every element read and written lies in `src` and `dst`.
@@ -107,7 +131,9 @@ export interface RunLayout {
  * ```
  */
 export function copyRuns(src: Float32Array, sOff: number, dst: Float32Array, dOff: number, l: RunLayout): boolean {
-  const k = nativeCopy.enabled ? kernelOf() : null;
+  const ks = nativeCopy.enabled ? kernelsOf() : null;
+  const step = l.dstStep ?? 1;
+  const k = ks && (step === 1 ? ks.dense : ks.spread);
   const rows = l.srcRows.length;
   if (!k || l.outer === 0 || l.inner === 0 || rows === 0 || l.len === 0) return k !== null;
   if (tables.length < 2 * rows) tables = new BigInt64Array(2 * rows);
@@ -125,6 +151,10 @@ export function copyRuns(src: Float32Array, sOff: number, dst: Float32Array, dOf
   block[B.srcInner] = BigInt(l.srcInner * 4), block[B.dstInner] = BigInt(l.dstInner * 4);
   block[B.srcRows] = base, block[B.dstRows] = base + BigInt(rows * 8);
   block[B.n16] = BigInt(n16 * 64), block[B.tail] = BigInt((1 << (l.len - 16 * n16)) - 1);
+  if (step !== 1) {
+    for (let j = 0; j < 16; j++) spreadIndex[j] = j * step;
+    block[B.index] = addr(spreadIndex), block[B.chunk] = BigInt(16 * step * 4), block[B.full] = 0xffffn;
+  }
   k(block);
   return true;
 }

@@ -191,6 +191,25 @@ function gather(
   }
 }
 
+/**
+ * The outputs `qFlat` of a phase combination as runs for `copyRuns`: rows of `len` outputs
+ * `dstStep` apart (the last axis, in order), or null when they do not form such rows.
+ */
+function outputRuns(qFlat: Int32Array) {
+  const U = qFlat.length, dstStep = U > 1 ? qFlat[1] - qFlat[0] : 1;
+  if (U === 0 || dstStep <= 0) return null;
+  let len = 1;
+  while (len < U && qFlat[len] - qFlat[0] === len * dstStep) len++;
+  if (U % len !== 0) return null;
+  const rows = U / len, srcRows = new Int32Array(rows), dstRows = new Int32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const q0 = qFlat[r * len];
+    for (let j = 1; j < len; j++) if (qFlat[r * len + j] !== q0 + j * dstStep) return null;
+    srcRows[r] = r * len, dstRows[r] = q0;
+  }
+  return { srcRows, dstRows, len, dstStep };
+}
+
 /** out[dst(i, o) + qFlat[u]] = tmp[o·wd + i·U + u], dst(i, o) = ((n0 + i)·O + o0 + o)·Q. */
 function scatterOut(
   tmp: Float32Array,
@@ -313,19 +332,18 @@ export function convPhase(
             c: tmp,
             ldc: wd,
           });}
-        // With every output in order (one combination), the product's rows are runs of the output.
-        const runs = single && copyRuns(tmp, 0, out, (n0 * O + grp * Og) * Q, {
+        // The product's rows go to the output as runs (contiguous, or a phase's every L-th output).
+        const runs = outputRuns(cb.qFlat);
+        const copied = runs !== null && copyRuns(tmp, 0, out, (n0 * O + grp * Og) * Q, {
           outer: cnt,
           srcOuter: U,
           dstOuter: O * Q,
           inner: Og,
           srcInner: wd,
           dstInner: Q,
-          srcRows: [0],
-          dstRows: [0],
-          len: U,
+          ...runs,
         });
-        if (!runs) scatterOut(tmp, out, cb.qFlat, cnt, Og, n0, O, grp * Og, Q);
+        if (!copied) scatterOut(tmp, out, cb.qFlat, cnt, Og, n0, O, grp * Og, Q);
       }
     }
   }

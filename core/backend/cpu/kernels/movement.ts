@@ -8,6 +8,7 @@ import { allocPooled, allocUninit } from "../pool.ts";
 import { reversedView, sizeOf, stridesOf } from "../../../shape.ts";
 import type { MovementParams } from "../../../primitives/params.ts";
 import type { FamilyKernels } from "../kernel_types.ts";
+import { copyRuns } from "../copy_x86.ts";
 
 /**
  * Copies a strided box: for every multi-index `i` of `shape`,
@@ -44,6 +45,7 @@ export function stridedCopy(
     return;
   }
   const nd = sh.length;
+  if (nd <= 3 && nativeRuns(src, sOff, ss, dst, dOff, ds, sh)) return;
   if (nd >= 2 && sh[nd - 1] >= 16 && sh[nd - 2] >= 16 && Math.abs(ss[nd - 2]) < Math.abs(ss[nd - 1])) {
     // A transpose-like inner pair: copy it in cache-sized tiles.
     tiledOuter(src, sOff, ss, dst, dOff, ds, sh);
@@ -75,6 +77,44 @@ export function stridedCopy(
       dO -= ds[d] * (sh[d] - 1);
     }
   }
+}
+
+/** Copies at least this many elements of contiguous runs natively (a native call costs a few µs). */
+const NATIVE_RUNS_MIN = 4096;
+
+/**
+ * Contiguous runs under at most two outer axes (a transpose that keeps the trailing axes, e.g.
+ * [N, C, H, W] → [C, N, H, W] around a convolution's gradient), of a 4-byte type: one native
+ * call (`copy_x86.ts`) instead of a `set` per run. False when it does not apply here.
+ */
+function nativeRuns(
+  src: TypedArray,
+  sOff: number,
+  ss: number[],
+  dst: TypedArray,
+  dOff: number,
+  ds: number[],
+  sh: number[],
+): boolean {
+  const nd = sh.length, n = sh[nd - 1];
+  if (nd < 2 || ss[nd - 1] !== 1 || ds[nd - 1] !== 1 || src.BYTES_PER_ELEMENT !== 4 || dst.BYTES_PER_ELEMENT !== 4) {
+    return false;
+  }
+  if (sh.reduce((a, b) => a * b, 1) < NATIVE_RUNS_MIN || ss.some((v) => v < 0) || ds.some((v) => v < 0)) return false;
+  // The bits move unchanged, so any 4-byte type can travel as float32.
+  const f32 = (a: TypedArray) => (a instanceof Float32Array ? a : new Float32Array(a.buffer, a.byteOffset, a.length));
+  const two = nd === 3;
+  return copyRuns(f32(src), sOff, f32(dst), dOff, {
+    outer: two ? sh[0] : 1,
+    srcOuter: two ? ss[0] : 0,
+    dstOuter: two ? ds[0] : 0,
+    inner: sh[nd - 2],
+    srcInner: ss[nd - 2],
+    dstInner: ds[nd - 2],
+    srcRows: [0],
+    dstRows: [0],
+    len: n,
+  });
 }
 
 /** Runs {@link tiled2} over the last two axes for every index of the leading axes. */

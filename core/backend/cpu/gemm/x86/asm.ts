@@ -118,7 +118,7 @@ export class Asm {
     const p2 = ((e.zero ? 1 : 0) << 7) | (ll << 5) | ((e.bcst ? 1 : 0) << 4) | ((~vvvv >> 4 & 1) << 3) |
       (e.mask ?? 0);
     this.bytes(0x62, p0, p1, p2, e.op);
-    if (isMem) this.modrmMem(reg, rm, e.bcst ? 4 : e.n, e.op === 0x92);
+    if (isMem) this.modrmMem(reg, rm, e.bcst ? 4 : e.n, e.op === 0x92 || e.op === 0xa2);
     else this.bytes(0xc0 | ((reg & 7) << 3) | (rm & 7));
   }
 
@@ -156,6 +156,13 @@ export class Asm {
   vgatherdps(dst: number, m: Mem, mask: number): this {
     if (m.index === undefined || m.index >= 16 || mask === 0) throw new Error("asm: bad vgatherdps operands");
     this.evex({ map: 2, pp: 1, w: 0, op: 0x92, mask, n: 4 }, dst, 0, m);
+    return this;
+  }
+
+  /** `vscatterdps [base + zmm_index·scale]{k}, src` (index zmm0..15; the mask is cleared). */
+  vscatterdps(m: Mem, src: number, mask: number): this {
+    if (m.index === undefined || m.index >= 16 || mask === 0) throw new Error("asm: bad vscatterdps operands");
+    this.evex({ map: 2, pp: 1, w: 0, op: 0xa2, mask, n: 4 }, src, 0, m);
     return this;
   }
 
