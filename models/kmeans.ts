@@ -4,8 +4,9 @@
  * (`clusters` in its configuration): a label-free split of the data into modes.
  * @module
  */
-import { type Array, jit, np, random } from "../mod.ts";
-import type { Dataset } from "./data/mod.ts";
+import { join } from "node:path";
+import { type Array, jit, load, loadMetadata, np, random, save } from "../mod.ts";
+import { cacheDir, type Dataset } from "./data/mod.ts";
 
 /** Options of {@link kmeans}. */
 export interface KmeansOptions {
@@ -134,13 +135,31 @@ async function lloyd(x: Array, centers: Array, maxIters: number) {
   return { centers, assign, inertia, iters };
 }
 
+/** Options of {@link clusterImages}: those of {@link kmeans}, and where to keep the result. */
+export interface ClusterImagesOptions extends KmeansOptions {
+  /**
+   * Folder in which the clustering is kept and found again for the same images, k, key and
+   * settings (default: `kmeans/` in wax's cache folder; null: never kept).
+   */
+  cache?: string | null;
+}
+
+/** FNV-1a hash of a string, as 8 hex digits. */
+function fnv(s: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, "0");
+}
+
 /**
  * k-means clusters of a data set's images (flattened pixels), for conditioning a generative model
- * on them without labels.
+ * on them without labels. The result is kept in `cache` (written atomically) and read back when
+ * the same images (same source, size and pixel fingerprint), k, key and settings come again, so
+ * a resumed or repeated run does not cluster again.
  *
  * @param data The images.
  * @param k Number of clusters.
- * @param opts The seeding key and the most iterations.
+ * @param opts The seeding key, the most iterations, the seeding rows and the cache folder.
  * @returns The clustering.
  *
  * @example Cluster 200 digits into 5 groups
@@ -151,7 +170,48 @@ async function lloyd(x: Array, centers: Array, maxIters: number) {
  * const { weights } = await clusterImages(data, 5, { key: random.key(0) });
  * ```
  */
-export function clusterImages(data: Dataset, k: number, opts: KmeansOptions): Promise<Kmeans> {
+export async function clusterImages(data: Dataset, k: number, opts: ClusterImagesOptions): Promise<Kmeans> {
   const size = data.shape.reduce((a, b) => a * b, 1);
-  return kmeans(np.array(data.images, { shape: [data.size, size] }), k, opts);
+  const root = opts.cache === undefined ? cacheDir() : opts.cache;
+  const dir = root ? (opts.cache === undefined ? join(root, "kmeans") : root) : null;
+  // What identifies the result: the images (a fingerprint of a strided sample of pixels), k, key, settings.
+  let print = 0x811c9dc5;
+  const stride = Math.max(1, Math.floor(data.images.length / 100_000));
+  for (let i = 0; i < data.images.length; i += stride) {
+    print = Math.imul(print ^ (data.images[i] * 255), 0x01000193) >>> 0;
+  }
+  const id = JSON.stringify({
+    v: 1,
+    source: data.source,
+    size: data.size,
+    shape: data.shape,
+    print,
+    k,
+    key: [...await opts.key.data()],
+    iters: opts.iters ?? 30,
+    seedRows: opts.seedRows ?? data.size,
+  });
+  const file = dir ? join(dir, `${fnv(id)}.safetensors`) : null;
+  if (file) {
+    const meta = await loadMetadata(file).catch(() => null);
+    if (meta?.["wax.kmeans"] === id) {
+      const t = await load<{ centers: Array; assign: Array; weights: Array }>(file);
+      return {
+        centers: t.centers,
+        assign: Int32Array.from(await t.assign.data()),
+        weights: Float64Array.from(await t.weights.data()),
+        inertia: Number(meta["wax.inertia"]),
+        iters: Number(meta["wax.iters"]),
+      };
+    }
+  }
+  const r = await kmeans(np.array(data.images, { shape: [data.size, size] }), k, opts);
+  // Weights go through float32 in the file; the cold result is rounded the same way, so both agree.
+  const weights = Float64Array.from(Float32Array.from(r.weights));
+  if (file && dir) {
+    await Deno.mkdir(dir, { recursive: true });
+    const tree = { centers: r.centers, assign: np.array(r.assign, { dtype: "int32" }), weights: np.array(weights) };
+    await save(file, tree, { "wax.kmeans": id, "wax.inertia": String(r.inertia), "wax.iters": String(r.iters) });
+  }
+  return { ...r, weights };
 }

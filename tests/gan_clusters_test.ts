@@ -1,7 +1,8 @@
 /** k-means, weighted latent codes and the DCGAN conditioned on clusters of its training images. */
 import assert from "node:assert/strict";
 import { type Array, np, random } from "../mod.ts";
-import { CheckpointManager, kmeans, latentCode, latentWalk, makeDcgan } from "../models/mod.ts";
+import { join } from "node:path";
+import { CheckpointManager, clusterImages, kmeans, latentCode, latentWalk, makeDcgan } from "../models/mod.ts";
 import { alternating, leaves, nearest, small, STEPS, tiny, twoPatterns, values } from "./_gan_util.ts";
 
 /** Rows of `x` as plain arrays. */
@@ -148,4 +149,38 @@ Deno.test("latentWalk with fixFirst: the first coordinate keeps each row's start
       assert.deepEqual(g.slice(1), f.slice(1));
     }
   }
+});
+
+Deno.test("clusterImages: kept in the cache folder and found again; other images or k cluster afresh", async () => {
+  const kinds = alternating(40);
+  const images = await twoPatterns(random.key(8), kinds).data() as Float32Array;
+  const data = {
+    images,
+    labels: Int32Array.from(kinds),
+    size: 40,
+    shape: [1, 28, 28] as [number, number, number],
+    classes: ["v", "h"],
+    source: "test",
+  };
+  const dir = await Deno.makeTempDir();
+  const files = () => [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.endsWith(".safetensors"));
+  const opts = { key: random.key(3), cache: dir };
+  const cold = await clusterImages(data, 2, opts);
+  assert.equal(files().length, 1, "the clustering is kept");
+  const warm = await clusterImages(data, 2, opts);
+  assert.deepEqual(warm.assign, cold.assign);
+  assert.deepEqual(warm.weights, cold.weights);
+  assert.deepEqual(await values(warm.centers), await values(cold.centers));
+  assert.equal(warm.inertia, cold.inertia);
+  // A foreign file where the result would be is replaced by a fresh clustering, not read.
+  await Deno.writeTextFile(join(dir, files()[0]), "not a checkpoint");
+  assert.deepEqual((await clusterImages(data, 2, opts)).assign, cold.assign);
+  // Other pixels, or another k: another file.
+  const moved = { ...data, images: images.map((v, i) => (i === 5 ? -v : v)) };
+  await clusterImages(moved, 2, opts);
+  await clusterImages(data, 3, opts);
+  assert.equal(files().length, 3);
+  await clusterImages(data, 4, { ...opts, cache: null });
+  assert.equal(files().length, 3, "cache: null keeps nothing");
+  await Deno.remove(dir, { recursive: true });
 });
