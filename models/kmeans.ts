@@ -4,7 +4,7 @@
  * (`clusters` in its configuration): a label-free split of the data into modes.
  * @module
  */
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { type Array, jit, load, loadMetadata, np, random, save } from "../mod.ts";
 import { cacheDir, type Dataset } from "./data/mod.ts";
 
@@ -92,12 +92,12 @@ async function seed(x: Array, k: number, key: Array): Promise<Array> {
   const n = x.shape[0];
   const xx = x.mul(x).sum(1).reshape([n, 1]);
   const keys = random.split(key, k);
-  let picks = [await random.randint(keys[0], [], 0, n).item()];
+  const picks = [await random.randint(keys[0], [], 0, n).item()];
   let nearest = sqDistances(x, xx, np.take(x, np.array(picks, { dtype: "int32" }), 0)).reshape([n]);
   for (let j = 1; j < k; j++) {
     // log(0) = -inf never draws a row that is already a centre (or a duplicate of one).
     const next = await random.categorical(keys[j], np.log(nearest)).item();
-    picks = [...picks, next];
+    picks.push(next);
     const dNew = sqDistances(x, xx, np.take(x, np.array([next], { dtype: "int32" }), 0)).reshape([n]);
     nearest = np.minimum(nearest, dNew);
   }
@@ -144,10 +144,13 @@ export interface ClusterImagesOptions extends KmeansOptions {
   cache?: string | null;
 }
 
+/** One step of the FNV-1a hash (start from 0x811c9dc5): `h` with the 32 bits of `v` mixed in. */
+const fnvStep = (h: number, v: number) => Math.imul(h ^ v, 0x01000193) >>> 0;
+
 /** FNV-1a hash of a string, as 8 hex digits. */
 function fnv(s: string): string {
   let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  for (let i = 0; i < s.length; i++) h = fnvStep(h, s.charCodeAt(i));
   return h.toString(16).padStart(8, "0");
 }
 
@@ -172,14 +175,12 @@ function fnv(s: string): string {
  */
 export async function clusterImages(data: Dataset, k: number, opts: ClusterImagesOptions): Promise<Kmeans> {
   const size = data.shape.reduce((a, b) => a * b, 1);
-  const root = opts.cache === undefined ? cacheDir() : opts.cache;
-  const dir = root ? (opts.cache === undefined ? join(root, "kmeans") : root) : null;
+  const own = cacheDir();
+  const dir = opts.cache !== undefined ? opts.cache : own ? join(own, "kmeans") : null;
   // What identifies the result: the images (a fingerprint of a strided sample of pixels), k, key, settings.
   let print = 0x811c9dc5;
   const stride = Math.max(1, Math.floor(data.images.length / 100_000));
-  for (let i = 0; i < data.images.length; i += stride) {
-    print = Math.imul(print ^ (data.images[i] * 255), 0x01000193) >>> 0;
-  }
+  for (let i = 0; i < data.images.length; i += stride) print = fnvStep(print, data.images[i] * 255);
   const id = JSON.stringify({
     v: 1,
     source: data.source,
@@ -208,8 +209,8 @@ export async function clusterImages(data: Dataset, k: number, opts: ClusterImage
   const r = await kmeans(np.array(data.images, { shape: [data.size, size] }), k, opts);
   // Weights go through float32 in the file; the cold result is rounded the same way, so both agree.
   const weights = Float64Array.from(Float32Array.from(r.weights));
-  if (file && dir) {
-    await Deno.mkdir(dir, { recursive: true });
+  if (file) {
+    await Deno.mkdir(dirname(file), { recursive: true });
     const tree = { centers: r.centers, assign: np.array(r.assign, { dtype: "int32" }), weights: np.array(weights) };
     await save(file, tree, { "wax.kmeans": id, "wax.inertia": String(r.inertia), "wax.iters": String(r.iters) });
   }

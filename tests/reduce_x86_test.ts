@@ -21,6 +21,16 @@ if (!usable) {
   console.warn("reduce_x86_test: AVX-512 JIT not usable here (needs linux x86_64, avx512f, --allow-ffi); skipped");
 }
 const nativeTest = (name: string, fn: () => Promise<void> | void) => cpuTest(name, usable ? fn : () => {});
+/** `fn` with every sum eligible for native code (`minWork` 0), the threshold restored after. */
+const everySum = (fn: () => void) => () => {
+  const minWork = nativeReduce.minWork;
+  nativeReduce.minWork = 0;
+  try {
+    fn();
+  } finally {
+    nativeReduce.minWork = minWork;
+  }
+};
 
 /** The cpu kernel's sum of `x` (shape `shape`) over `axes`, with the native path on or off. */
 function kernelSum(x: Float32Array, shape: number[], axes: number[], native: boolean): Float32Array {
@@ -99,25 +109,21 @@ const CASES: [number[], number[], "rows" | "cols"][] = [
   [[2, 3, 4, 5], [1, 3], "rows"],
 ];
 
-nativeTest("native sums: both layouts match the reference and the JS kernel", () => {
-  const minWork = nativeReduce.minWork;
-  nativeReduce.minWork = 0;
-  try {
+nativeTest(
+  "native sums: both layouts match the reference and the JS kernel",
+  everySum(() => {
     const r = rng(1);
     for (const [shape, axes, layout] of CASES) {
       const n = shape.reduce((a, b) => a * b, 1);
       assert.equal(check(small(r, n), shape, axes, true, layout), 0);
       check(rand(r, n), shape, axes, false, layout);
     }
-  } finally {
-    nativeReduce.minWork = minWork;
-  }
-});
+  }),
+);
 
-nativeTest("native sums: lengths around the lane boundaries, row and column", () => {
-  const minWork = nativeReduce.minWork;
-  nativeReduce.minWork = 0;
-  try {
+nativeTest(
+  "native sums: lengths around the lane boundaries, row and column",
+  everySum(() => {
     const r = rng(2);
     for (const n of [2, 7, 8, 9, 15, 16, 17, 31, 32, 33, 40, 63, 64, 65, 100]) {
       for (const m of [1, 3, 20]) {
@@ -132,10 +138,8 @@ nativeTest("native sums: lengths around the lane boundaries, row and column", ()
         }
       }
     }
-  } finally {
-    nativeReduce.minWork = minWork;
-  }
-});
+  }),
+);
 
 nativeTest("native sums: random data differs from the JS order in very few elements", () => {
   const r = rng(3);
@@ -145,10 +149,9 @@ nativeTest("native sums: random data differs from the JS order in very few eleme
   assert.ok(differ < 40, `${differ} of 40000 differ from the JS kernel (expected: a handful at most)`);
 });
 
-nativeTest("native sums: byteOffset views read only their own elements", () => {
-  const minWork = nativeReduce.minWork;
-  nativeReduce.minWork = 0;
-  try {
+nativeTest(
+  "native sums: byteOffset views read only their own elements",
+  everySum(() => {
     for (const n of [17, 33, 100]) {
       // NaN fences on both sides: a read outside the view would poison the sums.
       const buf = new Float32Array(8 * n + 37).fill(NaN);
@@ -158,10 +161,8 @@ nativeTest("native sums: byteOffset views read only their own elements", () => {
       check(view, [8, n], [0], true, "cols");
       check(view, [8 * n], [0], true, "rows");
     }
-  } finally {
-    nativeReduce.minWork = minWork;
-  }
-});
+  }),
+);
 
 let libc:
   | Deno.DynamicLibrary<{
@@ -187,10 +188,9 @@ function guarded(n: number): Float32Array {
   return new Float32Array(Deno.UnsafePointerView.getArrayBuffer(p, len), len - 4 * n, n);
 }
 
-nativeTest("native sums: data ending at a guard page (masked tails read nothing past the end)", () => {
-  const minWork = nativeReduce.minWork;
-  nativeReduce.minWork = 0;
-  try {
+nativeTest(
+  "native sums: data ending at a guard page (masked tails read nothing past the end)",
+  everySum(() => {
     for (const [m, n] of [[3, 17], [5, 33], [7, 21], [2, 100]]) {
       const x = guarded(m * n);
       x.set(small(rng(m * n), m * n));
@@ -198,15 +198,12 @@ nativeTest("native sums: data ending at a guard page (masked tails read nothing 
       check(x, [m, n], [0], true, "cols");
       check(x, [m * n], [0], true, "rows");
     }
-  } finally {
-    nativeReduce.minWork = minWork;
-  }
-});
+  }),
+);
 
-nativeTest("native sums: NaN, ±Inf, −0 and float32 overflow as in the JS kernel", () => {
-  const minWork = nativeReduce.minWork;
-  nativeReduce.minWork = 0;
-  try {
+nativeTest(
+  "native sums: NaN, ±Inf, −0 and float32 overflow as in the JS kernel",
+  everySum(() => {
     const n = 37, rows = 8;
     const x = new Float32Array(rows * n).fill(1);
     x[0 * n + 36] = NaN; // row 0: NaN
@@ -222,10 +219,8 @@ nativeTest("native sums: NaN, ±Inf, −0 and float32 overflow as in the JS kern
     assert.ok(Object.is(js[3], 0), "JS gives +0 for a sum of −0s");
     check(x, [rows, n], [1], true, "rows");
     check(x, [rows, n], [0], true, "cols");
-  } finally {
-    nativeReduce.minWork = minWork;
-  }
-});
+  }),
+);
 
 nativeTest("native sums: small sums and other layouts stay in JavaScript", () => {
   const [rows, cols] = [nativeReduceStats.rows, nativeReduceStats.cols];

@@ -13,7 +13,7 @@
  * @module
  */
 import { Asm, mem, R } from "./gemm/x86/asm.ts";
-import { avx512Usable, kernelAt, type KernelFn, loadCode } from "./gemm/x86/exec.ts";
+import { addressOf as addr, type KernelFn, loadKernels } from "./gemm/x86/exec.ts";
 import { envSwitch } from "./switches.ts";
 
 /** Native switch: on unless the environment sets `WAX_NATIVE_COPY=0` (set `enabled` to change it at run time). */
@@ -79,17 +79,11 @@ function copyCode(spread: boolean): Uint8Array {
   return a.vzeroupper().ret().finish();
 }
 
-let kernels: { dense: KernelFn; spread: KernelFn } | null | undefined;
-function kernelsOf(): { dense: KernelFn; spread: KernelFn } | null {
-  if (kernels !== undefined) return kernels;
-  kernels = null;
-  if (!avx512Usable()) return null;
-  const [d, s] = [loadCode(copyCode(false)), loadCode(copyCode(true))];
-  if (d && s) kernels = { dense: kernelAt(d), spread: kernelAt(s) };
-  return kernels;
-}
+let kernels: Record<"dense" | "spread", KernelFn> | null | undefined;
+/** The kernels, loaded on first use (null, also kept, where they cannot run). */
+const kernelsOf = () =>
+  kernels === undefined ? (kernels = loadKernels(() => ({ dense: copyCode(false), spread: copyCode(true) }))) : kernels;
 
-const addr = (t: ArrayBufferView): bigint => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(t)));
 const block = new BigInt64Array(B.size);
 const spreadIndex = new Int32Array(16);
 let tables = new BigInt64Array(0);

@@ -19,7 +19,7 @@
  * @module
  */
 import type { DType, TypedArray } from "../../dtype.ts";
-import { avx512Usable, kernelAt, type KernelFn, loadCode } from "./gemm/x86/exec.ts";
+import { addressOf, avx512Usable, kernelAt, type KernelFn, loadCode } from "./gemm/x86/exec.ts";
 import {
   allocate,
   assemble,
@@ -293,7 +293,6 @@ export function nativeFused<V>(
   outer.forEach((c, l) => (block[BLOCK.counts / 8 + l] = BigInt(c)));
   words[BLOCK.sign / 4] = 0x80000000 | 0, words[BLOCK.abs / 4] = 0x7fffffff;
   floats[BLOCK.one / 4] = 1, words[BLOCK.ione / 4] = 1, words[BLOCK.nan / 4] = 0xffc00000 | 0;
-  const addr = (t: TypedArray): bigint => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(t)));
   return (ins, outs, n) => {
     if (n === 0 || n * steps < nativeElementwise.minWork || !nativeElementwise.enabled) return false;
     if (n !== rows * cols) {
@@ -302,7 +301,7 @@ export function nativeFused<V>(
     for (let c = 0; c < constReads.length; c++) floats[BLOCK.consts / 4 + c] = ins[constReads[c]][0];
     for (let s = 0; s < srcs.length; s++) {
       const src = srcs[s];
-      block[base + s] = addr("in" in src ? ins[src.in] : outs[src.out]);
+      block[base + s] = addressOf("in" in src ? ins[src.in] : outs[src.out]);
     }
     fn(block);
     nativeStats.calls++;

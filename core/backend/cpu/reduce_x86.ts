@@ -19,7 +19,7 @@
  * @module
  */
 import { Asm, mem, R } from "./gemm/x86/asm.ts";
-import { avx512Usable, kernelAt, type KernelFn, loadCode } from "./gemm/x86/exec.ts";
+import { addressOf as addr, type KernelFn, loadKernels } from "./gemm/x86/exec.ts";
 import { allocUninit } from "./pool.ts";
 import { envSwitch } from "./switches.ts";
 
@@ -93,18 +93,10 @@ function colCode(): Uint8Array {
   return a.vzeroupper().ret().finish();
 }
 
-let kernels: { row: KernelFn; col: KernelFn } | null | undefined;
-
-function kernelsOf(): { row: KernelFn; col: KernelFn } | null {
-  if (kernels !== undefined) return kernels;
-  kernels = null;
-  if (!avx512Usable()) return null;
-  const r = loadCode(rowCode()), c = loadCode(colCode());
-  if (r && c) kernels = { row: kernelAt(r), col: kernelAt(c) };
-  return kernels;
-}
-
-const addr = (t: ArrayBufferView): bigint => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(t)));
+let kernels: Record<"row" | "col", KernelFn> | null | undefined;
+/** The kernels, loaded on first use (null, also kept, where they cannot run). */
+const kernelsOf = () =>
+  kernels === undefined ? (kernels = loadKernels(() => ({ row: rowCode(), col: colCode() }))) : kernels;
 
 /** Whether native sums can run in this process (AVX-512, FFI permission). */
 export function nativeReduceUsable(): boolean {

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { checkInt, checkSpan, type ResolvedGemm, type SgemmOptions } from "./reference.ts";
+import { type ResolvedGemm, resolveGemm, type SgemmOptions } from "./reference.ts";
 
 /** Options of `sgemmGatherB`: {@link SgemmOptions} with B given by offset tables. */
 export interface GatherBOptions extends Omit<SgemmOptions, "bOffset" | "ldb" | "transB"> {
@@ -46,37 +46,10 @@ function range(t: Int32Array, n: number): [number, number] {
  * ```
  */
 export function resolveGatherB(op: string, o: GatherBOptions): ResolvedGather {
-  const { m, n, k } = o;
-  const who = `${op}(m=${m} n=${n} k=${k}${o.transA ? " transA" : ""})`;
-  checkInt(who, "m", m, 0);
-  checkInt(who, "n", n, 0);
-  checkInt(who, "k", k, 0);
-  const transA = o.transA ?? false, aRows = transA ? k : m, aCols = transA ? m : k;
-  const r: ResolvedGemm = {
-    m,
-    n,
-    k,
-    transA,
-    transB: false,
-    a: o.a,
-    aOffset: o.aOffset ?? 0,
-    lda: o.lda ?? Math.max(1, aCols),
-    b: o.b,
-    bOffset: 0,
-    ldb: Math.max(1, n),
-    c: o.c,
-    cOffset: o.cOffset ?? 0,
-    ldc: o.ldc ?? Math.max(1, n),
-    alpha: o.alpha ?? 1,
-    beta: o.beta ?? 0,
-  };
-  checkInt(who, "aOffset", r.aOffset, 0);
-  checkInt(who, "cOffset", r.cOffset, 0);
-  checkInt(who, "lda", r.lda, Math.max(1, aCols));
-  checkInt(who, "ldc", r.ldc, Math.max(1, n));
-  if (!(r.a instanceof Float32Array) || !(r.b instanceof Float32Array) || !(r.c instanceof Float32Array)) {
-    throw new TypeError(`${who}: a, b and c must be Float32Array`);
-  }
+  // A, C and the sizes as for any GEMM; B (row-major k×n, ldb n) only through the tables.
+  const r = resolveGemm(op, { ...o, bOffset: 0, ldb: undefined, transB: false }, false);
+  const { m, n, k } = r;
+  const who = `${op}(m=${m} n=${n} k=${k}${r.transA ? " transA" : ""})`;
   if (!(o.rows instanceof Int32Array) || !(o.cols instanceof Int32Array)) {
     throw new TypeError(`${who}: rows and cols must be Int32Array`);
   }
@@ -84,7 +57,6 @@ export function resolveGatherB(op: string, o: GatherBOptions): ResolvedGather {
     throw new RangeError(`${who}: rows needs ${k} entries (has ${o.rows.length}), cols ${n} (has ${o.cols.length})`);
   }
   if (m > 0 && n > 0 && k > 0) {
-    checkSpan(who, "a", r.a, r.aOffset, aRows, aCols, r.lda);
     const [r0, r1] = range(o.rows, k), [c0, c1] = range(o.cols, n);
     if (r0 + c0 < 0 || r1 + c1 >= r.b.length) {
       throw new RangeError(
@@ -94,7 +66,6 @@ export function resolveGatherB(op: string, o: GatherBOptions): ResolvedGather {
       );
     }
   }
-  checkSpan(who, "c", r.c, r.cOffset, m, n, r.ldc);
   return { r, rows: o.rows, cols: o.cols };
 }
 

@@ -61,15 +61,13 @@ export interface ResolvedGemm {
   beta: number;
 }
 
-/** Throws unless `v` is an integer ≥ `min`. */
-export function checkInt(op: string, name: string, v: number, min: number): void {
+function checkInt(op: string, name: string, v: number, min: number): void {
   if (!Number.isInteger(v) || v < min) {
     throw new RangeError(`${op}: ${name} must be an integer >= ${min}, got ${v}`);
   }
 }
 
-/** Throws unless `buf` holds `rows`×`cols` elements at `off` with row stride `ld`. */
-export function checkSpan(
+function checkSpan(
   op: string,
   name: string,
   buf: Float32Array,
@@ -88,7 +86,8 @@ export function checkSpan(
 }
 
 /**
- * Apply defaults and validate shapes, strides and buffer lengths.
+ * Apply defaults and validate shapes, strides and buffer lengths. With `stridedB` false, B is
+ * given some other way (offset tables, see `gather.ts`) and only its type is checked here.
  *
  * @example
  * ```ts
@@ -96,7 +95,7 @@ export function checkSpan(
  * r.lda; // 2
  * ```
  */
-export function resolveGemm(op: string, o: SgemmOptions): ResolvedGemm {
+export function resolveGemm(op: string, o: SgemmOptions, stridedB = true): ResolvedGemm {
   const { m, n, k } = o;
   checkInt(op, "m", m, 0);
   checkInt(op, "n", n, 0);
@@ -128,14 +127,14 @@ export function resolveGemm(op: string, o: SgemmOptions): ResolvedGemm {
     checkInt(who, name, v, 0);
   }
   checkInt(who, "lda", r.lda, Math.max(1, aCols));
-  checkInt(who, "ldb", r.ldb, Math.max(1, bCols));
+  if (stridedB) checkInt(who, "ldb", r.ldb, Math.max(1, bCols));
   checkInt(who, "ldc", r.ldc, Math.max(1, n));
   if (!(r.a instanceof Float32Array) || !(r.b instanceof Float32Array) || !(r.c instanceof Float32Array)) {
     throw new TypeError(`${who}: a, b and c must be Float32Array`);
   }
   if (m > 0 && n > 0 && k > 0) {
     checkSpan(who, "a", r.a, r.aOffset, aRows, aCols, r.lda);
-    checkSpan(who, "b", r.b, r.bOffset, bRows, bCols, r.ldb);
+    if (stridedB) checkSpan(who, "b", r.b, r.bOffset, bRows, bCols, r.ldb);
   }
   checkSpan(who, "c", r.c, r.cOffset, m, n, r.ldc);
   return r;

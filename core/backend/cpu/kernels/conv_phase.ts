@@ -285,6 +285,8 @@ export function convPhase(
     dstRows: rowDst,
     len: Pl,
   };
+  // Each combination's product rows go to the output as runs (contiguous, or a phase's every L-th output).
+  const combosRuns = plan.combos.map((cb) => outputRuns(cb.qFlat));
   const c0 = plan.combos[0];
   // One combination with every tap and output in order: the kernel and output are used as is.
   const single = plan.combos.length === 1 && c0.tapOff.length === taps && c0.uOff.length === Q;
@@ -299,7 +301,7 @@ export function convPhase(
       }
       const base = direct ? img0 : 0, imgStride = direct ? C * chanSize : I * padSize;
       const chanStride = direct ? chanSize : padSize;
-      for (const cb of plan.combos) {
+      for (const [ci, cb] of plan.combos.entries()) {
         const Tp = cb.tapOff.length, U = cb.uOff.length, wd = cnt * U, k = I * Tp;
         for (let i = 0; i < cnt; i++) for (let u = 0; u < U; u++) idx[i * U + u] = i * imgStride + cb.uOff[u];
         if (reg) {
@@ -332,8 +334,7 @@ export function convPhase(
             c: tmp,
             ldc: wd,
           });}
-        // The product's rows go to the output as runs (contiguous, or a phase's every L-th output).
-        const runs = outputRuns(cb.qFlat);
+        const runs = combosRuns[ci];
         const copied = runs !== null && copyRuns(tmp, 0, out, (n0 * O + grp * Og) * Q, {
           outer: cnt,
           srcOuter: U,

@@ -103,3 +103,36 @@ export function kernelAt(addr: Deno.PointerObject | bigint): KernelFn {
   const fn = new Deno.UnsafeFnPointer(p as Deno.PointerObject<typeof KERNEL_DEF>, KERNEL_DEF);
   return (params) => fn.call(params);
 }
+
+/**
+ * Generate and load a set of kernels (e.g. `{ row: … , col: … }`), or null when AVX-512 code
+ * cannot run here or any of them fails to load. `gen` runs only when the code can run.
+ *
+ * @example
+ * ```ts
+ * const ks = loadKernels(() => ({ ret: new Uint8Array([0xc3]) }));
+ * if (ks) ks.ret(new BigInt64Array(1));
+ * ```
+ */
+export function loadKernels<K extends string>(gen: () => Record<K, Uint8Array>): Record<K, KernelFn> | null {
+  if (!avx512Usable()) return null;
+  const out = {} as Record<K, KernelFn>;
+  for (const [name, code] of Object.entries(gen()) as [K, Uint8Array][]) {
+    const p = loadCode(code);
+    if (!p) return null;
+    out[name] = kernelAt(p);
+  }
+  return out;
+}
+
+/**
+ * The address of a typed array's first element, for a kernel's parameter block.
+ *
+ * @example
+ * ```ts
+ * typeof addressOf(new Float32Array(4)); // "bigint"
+ * ```
+ */
+export function addressOf(t: ArrayBufferView): bigint {
+  return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(t as Float32Array)));
+}

@@ -8,7 +8,7 @@
  */
 import { P, type TileConfig } from "./kernel.ts";
 import { maskBits, Q } from "./pack.ts";
-import { kernelAt, type KernelFn } from "./exec.ts";
+import { addressOf, kernelAt, type KernelFn } from "./exec.ts";
 
 /** Cache-blocking sizes (elements). */
 export interface Blocking {
@@ -89,7 +89,7 @@ export interface SliceCtx {
 
 /** Address of a typed array's first element as a number. */
 export function addrOf(t: ArrayBufferView): number {
-  return Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(t as Float32Array)));
+  return Number(addressOf(t));
 }
 
 /** 64-byte aligned Float32Array of `n` elements. */
