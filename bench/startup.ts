@@ -23,7 +23,7 @@ rows.push([`load MNIST (${data.size} images)`, ms(t)]);
 
 t = performance.now();
 const k = models.MNIST_DCGAN.clusters;
-const opts = { key: wax.random.key(3), seedRows: 10_000, iters: 20 };
+const opts = { ...models.MNIST_CLUSTERING, key: wax.random.key(3) };
 const found = await models.clusterImages(data, k, { ...opts, cache: null });
 rows.push([`k-means: ${k} clusters of the training images (a machine's first run)`, ms(t)]);
 const cacheDir = await Deno.makeTempDir({ prefix: "wax_startup_kmeans_" });

@@ -11,7 +11,7 @@ import type { DType } from "./dtype.ts";
 import { broadcastShapes, fmt, range, sizeOf } from "./shape.ts";
 import { bind1, broadcastInDim, convert } from "./primitives/ops.ts";
 import { asArray } from "./np/util.ts";
-import { broadcastTo, flip, reshape, take, transpose } from "./np/shape_ops.ts";
+import { broadcastTo, concatenate, flip, reshape, take, transpose } from "./np/shape_ops.ts";
 import { add, equal, greater, less, logicalAnd, logicalNot, maximum, minimum, multiply, where } from "./np/math.ts";
 import { any, max as reduceMax, min as reduceMin, prod } from "./np/reduce.ts";
 import { array, zeros } from "./np/creation.ts";
@@ -349,6 +349,29 @@ function updateScatter(x: Array, entries: readonly Entry[], u: Array, how: Combi
   return reshape(where(hit, combine(how, flatX, scattered), flatX), [...shape]);
 }
 
+/** Whether the update adds at one index array on the first axis, every other axis whole (`x.at(idx).add(u)`). */
+const rowsAdd = (entries: readonly Entry[], how: Combine) =>
+  how === "add" && entries[0]?.kind === "array" &&
+  entries.slice(1).every((e) => e.kind === "slice" && e.start === 0 && e.step === 1);
+
+/**
+ * `x.at(idx).add(u)` as one `scatterAdd` of whole rows along axis 0 (the update `u` is already
+ * `[...idx.shape, ...rest]`). Rows at out-of-range traced indices add nothing: they are zeroed,
+ * or, when `u` is the larger, sent to a spare row of `x` that is then cut off.
+ */
+function addRows(x: Array, e: Extract<Entry, { kind: "array" }>, u: Array): Array {
+  const [n, ...rest] = x.aval.shape;
+  if (e.isStatic || n === 0) return bind1("scatterAdd", [x, e.idx, u], { axis: 0 });
+  const ok = logicalAnd(greater(e.idx, -1), less(e.idx, n));
+  if (u.size <= x.size) {
+    const rows = reshape(ok, [...e.idx.aval.shape, ...rest.map(() => 1)]);
+    return bind1("scatterAdd", [x, e.idx, where(rows, u, 0)], { axis: 0 });
+  }
+  const spare = concatenate([x, zeros([1, ...rest], { dtype: x.dtype })], 0);
+  const added = bind1("scatterAdd", [spare, where(ok, e.idx, n), u], { axis: 0 });
+  return sliceP(added, [0, ...rest.map(() => 0)], [n, ...rest]);
+}
+
 /** The update `how` of `x` at the parsed index with `v`. */
 function update(x: Array, entries: readonly Entry[], v: Operand, how: Combine): Array {
   // bool arrays update through int32 (scatterAdd sums).
@@ -358,7 +381,11 @@ function update(x: Array, entries: readonly Entry[], v: Operand, how: Combine): 
     e.kind === "new" || e.kind === "int" || (e.kind === "slice" && e.step === 1) ||
     (e.kind === "array" && e.idx.ndim === 0)
   );
-  const out = box ? updateBox(work, entries, u, how) : updateScatter(work, entries, u, how);
+  const out = box
+    ? updateBox(work, entries, u, how)
+    : rowsAdd(entries, how)
+    ? addRows(work, entries[0] as Extract<Entry, { kind: "array" }>, u)
+    : updateScatter(work, entries, u, how);
   return x.dtype === "bool" ? convert(out, "bool") : out;
 }
 

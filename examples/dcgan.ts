@@ -28,6 +28,7 @@ import {
   latentWalk,
   loadMnist,
   makeDcgan,
+  MNIST_CLUSTERING,
   MNIST_DCGAN,
   numberFlag,
   readGanFlags,
@@ -108,9 +109,7 @@ await runExample(spec, async (flags) => {
   const key = random.key(flags.seed);
   const [kInit, kFixed, kData, kSteps, kClusters] = random.split(key, 5);
   // The clusters of the training images stand in for labels (none are read).
-  const found = clusters > 0
-    ? await clusterImages(images, clusters, { key: kClusters, seedRows: 10_000, iters: 20 })
-    : null;
+  const found = clusters > 0 ? await clusterImages(images, clusters, { ...MNIST_CLUSTERING, key: kClusters }) : null;
   const data = found ? { ...images, labels: found.assign } : images;
   if (found) {
     console.error(

@@ -111,6 +111,31 @@ Deno.test("at: traced indices (under jit) read clamped and drop out-of-range upd
   assert.deepEqual(await list(add(x, i32([5, 1, -4, 1]))), [[0, 1, 2, 3], [204, 5, 6, 7], [8, 9, 10, 11]]);
 });
 
+Deno.test("at: whole rows added at traced indices (segment sums) equal a loop; out-of-range rows add nothing", async () => {
+  const addRows = jit((x: Array, i: Array, u: Array) => x.at(i).add(u));
+  // Fewer update rows than x has (updates masked) and more (sent to a spare row), with a 2-d index.
+  const cases: [number, number[] | number[][], number[]][] = [
+    [4, [3, -1, 9, 3], [4, 3]],
+    [2, [0, 1, 1, -3, 5, 1, 0, -2], [8, 3]],
+    [3, [[0, 4], [2, -4]], [2, 2, 3]],
+  ];
+  for (const [rows, idx, uShape] of cases) {
+    const flat = idx.flat();
+    const x = np.arange(rows * 3).reshape(rows, 3).astype("float32");
+    const u = np.arange(flat.length * 3).reshape(...uShape).astype("float32").add(0.5);
+    const want = (await x.data()).slice(), uv = await u.data();
+    flat.forEach((r, j) => {
+      const t = r < 0 ? r + rows : r;
+      if (t < 0 || t >= rows) return; // dropped, as in JAX
+      for (let c = 0; c < 3; c++) want[t * 3 + c] += uv[j * 3 + c];
+    });
+    assert.deepEqual([...await addRows(x, i32(idx), u).data()], [...want], `idx ${JSON.stringify(idx)}`);
+  }
+  // Differentiable in x and in the updates.
+  const g = np.array([[0.3, -1.2], [2.0, 0.7], [1.1, -0.4]]);
+  await checkGrads((a: Array, v: Array) => addRows(a, i32([2, 0, 2, 7]), v).square(), [g, np.ones([4, 2]).mul(0.7)]);
+});
+
 Deno.test("at: gradients of get and of every update match finite differences", async () => {
   const x = np.array([[0.3, -1.2, 2.0, 0.7], [1.1, -0.4, 0.9, -2.2], [0.5, 1.7, -0.8, 0.2]]);
   const v2 = np.array([0.6, -1.5]);

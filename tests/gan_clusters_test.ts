@@ -46,8 +46,8 @@ Deno.test("kmeans: converges to a Lloyd fixed point (each row at its nearest cen
 
 Deno.test("kmeans: finds three blobs; seeded on a subset, the same clusters", async () => {
   const { x, truth } = blobs();
-  for (const seedRows of [undefined, 30]) {
-    const r = await kmeans(x, 3, { key: random.key(3), seedRows });
+  for (const [seedRows, fitRows] of [[undefined, undefined], [30, undefined], [30, 50]]) {
+    const r = await kmeans(x, 3, { key: random.key(3), seedRows, fitRows });
     // The same cluster for a blob's points, a different one for each blob (labels are arbitrary).
     const ids = [0, 1, 2].map((b) => r.assign[truth.indexOf(b)]);
     assert.equal(new Set(ids).size, 3, `seedRows ${seedRows}: three clusters`);
@@ -57,6 +57,10 @@ Deno.test("kmeans: finds three blobs; seeded on a subset, the same clusters", as
   await assert.rejects(
     () => kmeans(x, 3, { key: random.key(3), seedRows: 2 }),
     /seedRows must be an integer ≥ k \(3\)/,
+  );
+  await assert.rejects(
+    () => kmeans(x, 3, { key: random.key(3), fitRows: 2.5 }),
+    /fitRows must be an integer ≥ k \(3\)/,
   );
   await assert.rejects(
     () => kmeans(x, 201, { key: random.key(3) }),
@@ -149,6 +153,59 @@ Deno.test("latentWalk with fixFirst: the first coordinate keeps each row's start
       assert.deepEqual(g.slice(1), f.slice(1));
     }
   }
+});
+
+Deno.test("kmeans: fitted on a subset, every row goes to its nearest centre and the centres are the subset's means", async () => {
+  const x = random.uniform(random.key(11), [400, 3]);
+  const r = await kmeans(x, 4, { key: random.key(12), fitRows: 100, iters: 100 });
+  const xs = await rows(x), cs = await rows(r.centers);
+  xs.forEach((p, i) => {
+    const d = cs.map((c) => sq(p, c));
+    assert.ok(d[r.assign[i]] <= Math.min(...d) + 1e-4, `row ${i} sits at its nearest centre`);
+  });
+  // The fitted rows are every 4th; each centre is the mean of the fitted rows nearest to it.
+  const fitted = xs.filter((_, i) => i % 4 === 0),
+    near = fitted.map((p) => cs.map((c) => sq(p, c)).indexOf(Math.min(...cs.map((c) => sq(p, c)))));
+  for (let c = 0; c < 4; c++) {
+    const mine = fitted.filter((_, i) => near[i] === c);
+    for (let j = 0; j < 3; j++) {
+      assert.ok(Math.abs(cs[c][j] - mine.reduce((s, p) => s + p[j], 0) / mine.length) < 1e-5, `centre ${c}`);
+    }
+  }
+});
+
+Deno.test("clusterImages: pool clusters the block means, the same as k-means of images pooled by a loop", async () => {
+  const kinds = alternating(24);
+  const images = await twoPatterns(random.key(9), kinds).data() as Float32Array;
+  const data = {
+    images,
+    labels: Int32Array.from(kinds),
+    size: 24,
+    shape: [1, 28, 28] as [number, number, number],
+    classes: ["v", "h"],
+    source: "test",
+  };
+  const pooled = new Float32Array(24 * 49);
+  for (let n = 0; n < 24; n++) {
+    for (let i = 0; i < 28; i++) {
+      for (let j = 0; j < 28; j++) {
+        pooled[n * 49 + Math.floor(i / 4) * 7 + Math.floor(j / 4)] += images[n * 784 + i * 28 + j] / 16;
+      }
+    }
+  }
+  const want = await kmeans(np.array(pooled, { shape: [24, 49] }), 2, { key: random.key(4) });
+  const got = await clusterImages(data, 2, { key: random.key(4), pool: 4, cache: null });
+  assert.deepEqual(got.centers.shape, [2, 49]);
+  assert.deepEqual(got.assign, want.assign);
+  const gc = await values(got.centers), wc = await values(want.centers);
+  gc.forEach((v, i) => assert.ok(Math.abs(v - wc[i]) < 1e-5, `centre element ${i}: ${v} vs ${wc[i]}`));
+  // The two patterns stay apart at the coarser resolution.
+  kinds.forEach((kd, i) => assert.equal(got.assign[i], got.assign[kinds.indexOf(kd)]));
+  assert.notEqual(got.assign[kinds.indexOf(0)], got.assign[kinds.indexOf(1)]);
+  await assert.rejects(
+    () => clusterImages(data, 2, { key: random.key(4), pool: 3 }),
+    /pool must be an integer ≥ 1 dividing the image size 28×28, got 3/,
+  );
 });
 
 Deno.test("clusterImages: kept in the cache folder and found again; other images or k cluster afresh", async () => {

@@ -18,8 +18,11 @@ export type BackendName = "cpu" | "webgpu";
 export interface Backend extends BufferOwner {
   /** The backend's name. */
   readonly name: BackendName;
-  /** Copies host data into a new buffer. */
-  fromHost(data: TypedArray, aval: Aval): unknown;
+  /**
+   * Copies host data into a new buffer; with `owned`, `data` is a fresh buffer nobody else holds
+   * and the backend may keep it as it is.
+   */
+  fromHost(data: TypedArray, aval: Aval, owned?: boolean): unknown;
   /** Runs the kernel of one primitive on concrete arrays of this backend. */
   execute<K extends KernelName>(prim: K, args: Array[], params: Params[K], outAvals: Aval[]): Array[];
   /** The buffer model and program executor structural primitives run on. */
@@ -94,6 +97,12 @@ export function wrap(backend: Backend, handle: unknown, aval: Aval): Array {
 /** Makes an array from host data on a backend (default: the current one). */
 export function fromHost(data: TypedArray, aval: Aval, backend: Backend = defaultBackend()): Array {
   return wrap(backend, backend.fromHost(data, aval), aval);
+}
+
+/** Makes an array on the current backend from a fresh host buffer that nobody else holds (no copy on the cpu). */
+export function fromOwned(data: TypedArray, aval: Aval): Array {
+  const backend = defaultBackend();
+  return wrap(backend, backend.fromHost(data, aval, true), aval);
 }
 
 const constCache = new Map<string, Array>();

@@ -5,7 +5,7 @@
 import type { Array } from "../array.ts";
 import { allocTyped, checkDType, checkIntRange, type DType, type TypedArray } from "../dtype.ts";
 import { checkShape, fmt, sizeOf } from "../shape.ts";
-import { constant, fromHost } from "../backend/backend.ts";
+import { constant, fromOwned } from "../backend/backend.ts";
 import { add, bind1, broadcastInDim, convert, mul } from "../primitives/ops.ts";
 
 /** Nested lists of numbers or booleans. */
@@ -89,8 +89,10 @@ export function array(data: NestedNumbers | TypedArray | Float64Array, opts: Arr
   checkShape("array", shape);
   if (sizeOf(shape) !== flat.length) throw new Error(`array: ${flat.length} values do not fill shape ${fmt(shape)}`);
   const buf = allocTyped(dtype, flat.length);
-  for (let i = 0; i < flat.length; i++) buf[i] = dtype === "bool" ? (flat[i] ? 1 : 0) : flat[i];
-  return fromHost(buf, { shape, dtype });
+  // A typed array's set converts each value as an indexed store would (rounding, int wrapping).
+  if (dtype !== "bool") buf.set(flat);
+  else for (let i = 0; i < flat.length; i++) buf[i] = flat[i] ? 1 : 0;
+  return fromOwned(buf, { shape, dtype });
 }
 
 /** Options with a dtype. */

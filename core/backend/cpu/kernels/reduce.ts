@@ -136,30 +136,40 @@ const minF = (init: number): Fold => (x, s, n) => {
   return acc;
 };
 
-/** First index of the extreme along `axis` (NaN counts as extreme; the first NaN wins). */
-function argK(better: (v: number, best: number) => boolean): Kernel<{ axis: number }> {
+/**
+ * First index of the extreme of `n` values from `base` in steps of `step` (NaN counts as extreme;
+ * the first NaN wins). One loop per direction keeps each comparison monomorphic.
+ */
+function argExtreme(x: TypedArray, base: number, n: number, step: number, max: boolean): number {
+  let best = x[base], bi = 0;
+  if (best !== best) return 0;
+  if (max) {
+    for (let j = 1, p = base + step; j < n; j++, p += step) {
+      const v = x[p];
+      if (v > best) {
+        best = v;
+        bi = j;
+      } else if (v !== v) return j;
+    }
+  } else {
+    for (let j = 1, p = base + step; j < n; j++, p += step) {
+      const v = x[p];
+      if (v < best) {
+        best = v;
+        bi = j;
+      } else if (v !== v) return j;
+    }
+  }
+  return bi;
+}
+
+/** Kernel of argmax (`max`) or argmin along `axis`. */
+function argK(max: boolean): Kernel<{ axis: number }> {
   return ([x], [a], { axis }) => {
     const [outer, n, inner] = splitAt(a.shape, axis);
     const out = new Int32Array(outer * inner);
     for (let o = 0; o < outer; o++) {
-      for (let i = 0; i < inner; i++) {
-        const base = o * n * inner + i;
-        let best = x[base], bi = 0;
-        if (best === best) {
-          for (let j = 1; j < n; j++) {
-            const v = x[base + j * inner];
-            if (v !== v) {
-              bi = j;
-              break;
-            }
-            if (better(v, best)) {
-              best = v;
-              bi = j;
-            }
-          }
-        }
-        out[o * inner + i] = bi;
-      }
+      for (let i = 0; i < inner; i++) out[o * inner + i] = argExtreme(x, o * n * inner + i, n, inner, max);
     }
     return [out];
   };
@@ -195,7 +205,7 @@ export const reduceKernels: FamilyKernels<ReduceParams> = {
   reduceProd: foldK({ float32: prodF, int32: prodI, uint32: prodI, bool: all }),
   reduceMax: foldK({ float32: maxF(-Infinity), int32: maxF(-2147483648), uint32: maxF(0), bool: any }),
   reduceMin: foldK({ float32: minF(Infinity), int32: minF(2147483647), uint32: minF(4294967295), bool: all }),
-  argmax: argK((v, best) => v > best),
-  argmin: argK((v, best) => v < best),
+  argmax: argK(true),
+  argmin: argK(false),
   cumsum: cumsumK,
 };
