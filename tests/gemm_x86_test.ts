@@ -163,7 +163,12 @@ Deno.test({
       const o = problem(m, n, k, transA, transB, beta, 1.5);
       const c0 = o.c.slice();
       const before = eng!.workerSlices;
-      sgemmX86(o);
+      eng!.takeBackLate = false; // the worker's share is its own, however late it starts
+      try {
+        sgemmX86(o);
+      } finally {
+        eng!.takeBackLate = true;
+      }
       assert.strictEqual(eng!.workerSlices - before, 1, `the worker computed part of C in ${m}x${n}x${k}`);
       for (const i of [0, 1, 5, Math.floor(m / 2), m - 2, m - 1]) {
         const want = c0.slice();
@@ -182,16 +187,25 @@ Deno.test({
 });
 
 Deno.test({
-  name: "x86 sgemm: many back-to-back threaded calls stay correct",
+  name: "x86 sgemm: many back-to-back threaded calls stay correct, with and without taking late shares back",
   ignore: noWorkers,
   fn() {
     assert.strictEqual(eng!.warmup(HANG_MS), 2, "main thread + 1 worker ready");
-    const before = eng!.workerSlices;
-    for (let t = 0; t < 60; t++) {
-      const m = 90 + (t * 7) % 40, n = 100 + (t * 13) % 70, k = 100 + (t * 5) % 30;
-      check(problem(m, n, k, t % 2 === 0, t % 3 === 0, t % 2 ? 0 : 0.5, 1), `call ${t}: ${m}x${n}x${k}`);
+    for (const takeBack of [false, true]) {
+      const worker = eng!.workerSlices, taken = eng!.takenBack;
+      eng!.takeBackLate = takeBack;
+      try {
+        for (let t = 0; t < 30; t++) {
+          const m = 240 + (t * 7) % 40, n = 240 + (t * 13) % 70, k = 200 + (t * 5) % 30;
+          check(problem(m, n, k, t % 2 === 0, t % 3 === 0, t % 2 ? 0 : 0.5, 1), `call ${t}: ${m}x${n}x${k}`);
+        }
+      } finally {
+        eng!.takeBackLate = true;
+      }
+      // Every one of these products (≥ 2·224³ flops) is split: the worker's share ran on the worker,
+      // or (taking back) on the main thread when the worker had not started yet.
+      if (!takeBack) assert.strictEqual(eng!.workerSlices - worker, 30);
+      else assert.strictEqual(eng!.workerSlices - worker + eng!.takenBack - taken, 30);
     }
-    // Every one of these products (≥ 2·96³ flops) is split with the worker.
-    assert.strictEqual(eng!.workerSlices - before, 60);
   },
 });

@@ -191,6 +191,30 @@ function gather(
   }
 }
 
+// The table loops below are small functions: V8 optimises a function called often sooner than a
+// loop inside a long function that runs a few times a step.
+
+/** idx[i·U + u] = i·imgStride + uOff[u]: the column offsets of `cnt` images. */
+function columnOffsets(idx: Int32Array, cnt: number, imgStride: number, uOff: Int32Array): void {
+  const U = uOff.length;
+  for (let i = 0; i < cnt; i++) for (let u = 0; u < U; u++) idx[i * U + u] = i * imgStride + uOff[u];
+}
+
+/** rowOff[c·T + t] = base + c·chanStride + tapOff[t]: the row offsets of `I` channels' taps. */
+function rowOffsets(rowOff: Int32Array, I: number, base: number, chanStride: number, tapOff: Int32Array): void {
+  const T = tapOff.length;
+  for (let c = 0; c < I; c++) for (let t = 0; t < T; t++) rowOff[c * T + t] = base + c * chanStride + tapOff[t];
+}
+
+/** wp[r·T' + t] = w[w0 + r·taps + tapFull[t]] for `rows` kernel rows: the taps a phase uses, in its order. */
+function pickTaps(w: Float32Array, w0: number, rows: number, taps: number, tapFull: Int32Array, wp: Float32Array) {
+  const T = tapFull.length;
+  for (let r = 0; r < rows; r++) {
+    const s = w0 + r * taps, d = r * T;
+    for (let t = 0; t < T; t++) wp[d + t] = w[s + tapFull[t]];
+  }
+}
+
 /**
  * The outputs `qFlat` of a phase combination as runs for `copyRuns`: rows of `len` outputs
  * `dstStep` apart (the last axis, in order), or null when they do not form such rows.
@@ -303,22 +327,13 @@ export function convPhase(
       const chanStride = direct ? chanSize : padSize;
       for (const [ci, cb] of plan.combos.entries()) {
         const Tp = cb.tapOff.length, U = cb.uOff.length, wd = cnt * U, k = I * Tp;
-        for (let i = 0; i < cnt; i++) for (let u = 0; u < U; u++) idx[i * U + u] = i * imgStride + cb.uOff[u];
+        columnOffsets(idx, cnt, imgStride, cb.uOff);
         if (reg) {
           eng!.i32.set(cb.tapOff, reg.tap);
           eng!.gather(reg, wd, Tp, I * Tp, chanStride);
         } else if (col) gather(xp, base, chanStride, I, cb.tapOff, idx, wd, col);
-        else {for (let c = 0; c < I; c++) {
-            for (let t = 0; t < Tp; t++) rowOff![c * Tp + t] = base + c * chanStride + cb.tapOff[t];
-          }}
-        if (!single) {
-          for (let o = 0; o < Og; o++) {
-            for (let c = 0; c < I; c++) {
-              const s = (grp * Og + o) * Kd + c * taps, d = (o * I + c) * Tp;
-              for (let t = 0; t < Tp; t++) wp[d + t] = w[s + cb.tapFull[t]];
-            }
-          }
-        }
+        else rowOffsets(rowOff!, I, base, chanStride, cb.tapOff);
+        if (!single) pickTaps(w, grp * Og * Kd, Og * I, taps, cb.tapFull, wp);
         const aOffset = single ? grp * Og * Kd : 0;
         if (col) sgemm({ m: Og, n: wd, k, a: wp, aOffset, lda: k, b: col, ldb: wd, c: tmp, ldc: wd });
         else {sgemmGatherB({

@@ -9,7 +9,7 @@
 import { parentPort } from "node:worker_threads";
 import { type Blocking, codesAt, decodeJob, J, makeCtx, runSlice } from "./slice.ts";
 import type { TileConfig } from "./kernel.ts";
-import { ACK, CMD, ERR, JOB_BASE, READY, SPIN_MS } from "./control.ts";
+import { ACK, CLAIM, CMD, ERR, JOB_BASE, READY, SPIN_MS } from "./control.ts";
 
 interface Init {
   sab: SharedArrayBuffer;
@@ -48,10 +48,13 @@ parentPort?.once("message", (msg: Init) => {
     const cmd = Atomics.load(ctl, CMD + slot);
     if (cmd === seen) continue;
     seen = cmd;
-    try {
-      run();
-    } catch {
-      Atomics.store(ctl, ERR + slot, 1);
+    // Run the share only if the main thread has not taken it back (it does when this thread is late).
+    if (Atomics.compareExchange(ctl, CLAIM + slot, cmd, -1) === cmd) {
+      try {
+        run();
+      } catch {
+        Atomics.store(ctl, ERR + slot, 1);
+      }
     }
     Atomics.store(ctl, ACK + slot, cmd);
     Atomics.notify(ctl, ACK + slot);
