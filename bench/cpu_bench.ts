@@ -10,6 +10,12 @@
 import { type Array, grad, jit, lax, np, random } from "../mod.ts";
 import { makeDcgan } from "../models/mod.ts";
 import { loadJaxJs, loadTfjs } from "./peers/setup.ts";
+import { warmupGemm } from "../core/backend/cpu/gemm/mod.ts";
+
+// Start wax's GEMM worker thread before timing, as each peer is initialised first: under `deno
+// bench` its module is type-checked when it starts (1–1.3 s here, on one of the two cores), and
+// the first benchmarks would otherwise run on one thread beside the checker.
+warmupGemm(30_000);
 
 const tf = await loadTfjs();
 const jax = await loadJaxJs();
