@@ -17,10 +17,13 @@ import { runTorch } from "./torch.ts";
 type Curve = Record<number, number>; // size → ms
 const out = Deno.args[0] ?? "out";
 
-/** Median ms of `f` after two warm-up calls, over at least 3 calls and 0.3 s. */
+/**
+ * Median ms of `f` after warming up (at least 2 calls and 0.1 s: the first sizes of a library
+ * otherwise time its compilers warming up), over at least 3 calls and 0.3 s.
+ */
 async function time(f: () => Promise<unknown> | unknown): Promise<number> {
-  await f();
-  await f();
+  const w0 = performance.now();
+  for (let i = 0; i < 2 || (performance.now() - w0 < 100 && i < 200); i++) await f();
   const ts: number[] = [];
   const t0 = performance.now();
   while (ts.length < 3 || (performance.now() - t0 < 300 && ts.length < 50)) {

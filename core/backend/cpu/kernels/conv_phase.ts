@@ -130,6 +130,8 @@ export function phasePlan(g: SwapGeom): PhasePlan {
 
 /** Work buffers reused across calls (fresh large buffers cost page faults on every call). */
 const scratchBufs: Float32Array[] = [];
+/** The padded-input scratch buffer (index 2) and the layout whose border it holds zeros for. */
+let zeroBorder: { buf: Float32Array | null; key: string } = { buf: null, key: "" };
 function scratch(i: number, n: number): Float32Array {
   if (!scratchBufs[i] || scratchBufs[i].length < n) scratchBufs[i] = new Float32Array(n);
   return scratchBufs[i].subarray(0, n);
@@ -286,7 +288,15 @@ export function convPhase(
   const rowOff = implicit ? new Int32Array(I * plan.maxT) : null;
   const idx = reg ? eng!.i32.subarray(reg.idx, reg.idx + idxN) : new Int32Array(idxN);
   const xp = reg ? eng!.f32.subarray(reg.xp, reg.xp + nb * I * padSize) : direct ? x : scratch(2, nb * I * padSize);
-  if (!plan.direct) xp.fill(0); // the border of the padded copy (interiors are overwritten per block)
+  if (!plan.direct) {
+    // The border of the padded copy (interiors are overwritten per block), unless this scratch
+    // buffer last held the same layout: its border is still zero.
+    const key = `${xp.length}|${plan.padShape}|${plan.padLo}|${g.inSp}`;
+    if (reg || zeroBorder.buf !== scratchBufs[2] || zeroBorder.key !== key) {
+      xp.fill(0);
+      zeroBorder = reg ? { buf: null, key: "" } : { buf: scratchBufs[2], key };
+    }
+  }
   // Interior rows of the padded copy: destination offset of each input row (last axis).
   const nsp = g.inSp.length, Pl = g.inSp[nsp - 1], rows = chanSize / Pl;
   const rowDst = new Int32Array(rows), pst = stridesOf(plan.padShape);
