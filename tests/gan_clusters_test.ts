@@ -174,17 +174,17 @@ Deno.test("kmeans: fitted on a subset, every row goes to its nearest centre and 
   }
 });
 
+/** A data set of `size` images of two alternating patterns (`twoPatterns`, seeded by `seed`). */
+async function patternSet(size: number, seed: number) {
+  const kinds = alternating(size);
+  const images = await twoPatterns(random.key(seed), kinds).data() as Float32Array;
+  const shape: [number, number, number] = [1, 28, 28];
+  const data = { images, labels: Int32Array.from(kinds), size, shape, classes: ["v", "h"], source: "test" };
+  return { kinds, images, data };
+}
+
 Deno.test("clusterImages: pool clusters the block means, the same as k-means of images pooled by a loop", async () => {
-  const kinds = alternating(24);
-  const images = await twoPatterns(random.key(9), kinds).data() as Float32Array;
-  const data = {
-    images,
-    labels: Int32Array.from(kinds),
-    size: 24,
-    shape: [1, 28, 28] as [number, number, number],
-    classes: ["v", "h"],
-    source: "test",
-  };
+  const { kinds, images, data } = await patternSet(24, 9);
   const pooled = new Float32Array(24 * 49);
   for (let n = 0; n < 24; n++) {
     for (let i = 0; i < 28; i++) {
@@ -209,16 +209,7 @@ Deno.test("clusterImages: pool clusters the block means, the same as k-means of 
 });
 
 Deno.test("clusterImages: kept in the cache folder and found again; other images or k cluster afresh", async () => {
-  const kinds = alternating(40);
-  const images = await twoPatterns(random.key(8), kinds).data() as Float32Array;
-  const data = {
-    images,
-    labels: Int32Array.from(kinds),
-    size: 40,
-    shape: [1, 28, 28] as [number, number, number],
-    classes: ["v", "h"],
-    source: "test",
-  };
+  const { images, data } = await patternSet(40, 8);
   const dir = await Deno.makeTempDir();
   const files = () => [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.endsWith(".safetensors"));
   const opts = { key: random.key(3), cache: dir };
