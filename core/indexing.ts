@@ -350,9 +350,9 @@ function updateScatter(x: Array, entries: readonly Entry[], u: Array, how: Combi
 }
 
 /** Whether the update adds at one index array on the first axis, every other axis whole (`x.at(idx).add(u)`). */
-const rowsAdd = (entries: readonly Entry[], how: Combine) =>
+const rowsAdd = (entries: readonly Entry[], how: Combine, shape: readonly number[]) =>
   how === "add" && entries[0]?.kind === "array" &&
-  entries.slice(1).every((e) => e.kind === "slice" && e.start === 0 && e.step === 1);
+  entries.slice(1).every((e) => e.kind === "slice" && e.start === 0 && e.step === 1 && e.len === shape[e.axis]);
 
 /**
  * `x.at(idx).add(u)` as one `scatterAdd` of whole rows along axis 0 (the update `u` is already
@@ -383,7 +383,7 @@ function update(x: Array, entries: readonly Entry[], v: Operand, how: Combine): 
   );
   const out = box
     ? updateBox(work, entries, u, how)
-    : rowsAdd(entries, how)
+    : rowsAdd(entries, how, work.aval.shape)
     ? addRows(work, entries[0] as Extract<Entry, { kind: "array" }>, u)
     : updateScatter(work, entries, u, how);
   return x.dtype === "bool" ? convert(out, "bool") : out;

@@ -131,6 +131,9 @@ Deno.test("at: whole rows added at traced indices (segment sums) equal a loop; o
     });
     assert.deepEqual([...await addRows(x, i32(idx), u).data()], [...want], `idx ${JSON.stringify(idx)}`);
   }
+  // A partial slice beside the index array is not a whole row: only its columns change.
+  const part = jit((x: Array, i: Array, u: Array) => x.at(i, ":2").add(u));
+  assert.deepEqual(await list(part(np.zeros([2, 3]), i32([1, 1, 7]), np.ones([3, 2]))), [[0, 0, 0], [2, 2, 0]]);
   // Differentiable in x and in the updates.
   const g = np.array([[0.3, -1.2], [2.0, 0.7], [1.1, -0.4]]);
   await checkGrads((a: Array, v: Array) => addRows(a, i32([2, 0, 2, 7]), v).square(), [g, np.ones([4, 2]).mul(0.7)]);
