@@ -81,8 +81,9 @@ export async function kmeans(x: Array, k: number, opts: KmeansOptions): Promise<
   const seedRows = rowsOf("seedRows"), fitRows = rowsOf("fitRows");
   const seeds = seed(evenRows(x, seedRows), k, opts.key);
   const fit = await lloyd(evenRows(x, fitRows), seeds, opts.iters ?? 30);
+  // Every row at its nearest final centre (the fitted rows too, when the iterations ran out).
   const [ids, inertia] = nearestAndInertia(x, fit.centers);
-  const assign = fitRows < all ? await ids.data() as Int32Array : fit.assign;
+  const assign = await ids.data() as Int32Array;
   const weights = new Float64Array(k);
   for (const a of assign) weights[a] += 1 / all;
   return { centers: fit.centers, assign, weights, inertia: await inertia.item(), iters: fit.iters };
@@ -144,18 +145,18 @@ const lloydStep = jit((x: Array, centers: Array) => {
 
 /** Lloyd's iterations from `centers` until no row changes cluster, at most `maxIters`. */
 async function lloyd(x: Array, centers: Array, maxIters: number) {
-  let assign: Int32Array = new Int32Array(x.shape[0]);
+  let assign: Int32Array | null = null;
   let iters = 0;
   while (iters < maxIters) {
     const [ids, moved] = lloydStep(x, centers);
     const next = await ids.data() as Int32Array;
-    const changed = iters === 0 || next.some((v, i) => v !== assign[i]);
+    const changed = assign === null || next.some((v, i) => v !== assign![i]);
     assign = next;
     if (!changed) break; // the same rows: the moved centres are the same means
     centers = moved;
     iters++;
   }
-  return { centers, assign, iters };
+  return { centers, iters };
 }
 
 /** Options of {@link clusterImages}: those of {@link kmeans}, the image resolution, and where to keep the result. */
