@@ -13,7 +13,7 @@
  * @module
  */
 import { Asm, mem, R } from "./gemm/x86/asm.ts";
-import { addressOf as addr, type KernelFn, loadKernels } from "./gemm/x86/exec.ts";
+import { addressOf as addr, type KernelFn, loadKernels, setInt64 } from "./gemm/x86/exec.ts";
 import { envSwitch } from "./switches.ts";
 
 /** Native switch: on unless the environment sets `WAX_NATIVE_COPY=0` (set `enabled` to change it at run time). */
@@ -131,13 +131,9 @@ export function copyRuns(src: Float32Array, sOff: number, dst: Float32Array, dOf
   const rows = l.srcRows.length;
   if (!k || l.outer === 0 || l.inner === 0 || rows === 0 || l.len === 0) return k !== null;
   if (tables.length < 2 * rows) tables = new BigInt64Array(2 * rows);
-  // Byte offsets as int64, written through two int32 halves (no BigInt per row).
-  const halves = new Int32Array(tables.buffer, 0, 4 * rows);
-  for (let r = 0; r < rows; r++) {
-    const s = l.srcRows[r] * 4, d = l.dstRows[r] * 4;
-    halves[2 * r] = s | 0, halves[2 * r + 1] = Math.floor(s / 2 ** 32);
-    halves[2 * (rows + r)] = d | 0, halves[2 * (rows + r) + 1] = Math.floor(d / 2 ** 32);
-  }
+  // Byte offsets as int64: the source runs', then the destination runs'.
+  const words = new Int32Array(tables.buffer, 0, 4 * rows);
+  for (let r = 0; r < rows; r++) setInt64(words, r, l.srcRows[r] * 4), setInt64(words, rows + r, l.dstRows[r] * 4);
   const base = addr(tables), n16 = Math.floor(l.len / 16);
   block[B.src] = addr(src) + BigInt(sOff * 4), block[B.dst] = addr(dst) + BigInt(dOff * 4);
   block[B.outer] = BigInt(l.outer), block[B.inner] = BigInt(l.inner), block[B.rows] = BigInt(rows);

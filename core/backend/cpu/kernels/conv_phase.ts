@@ -294,7 +294,7 @@ export function convPhase(
     const key = `${xp.length}|${plan.padShape}|${plan.padLo}|${g.inSp}`;
     if (reg || zeroBorder.buf !== scratchBufs[2] || zeroBorder.key !== key) {
       xp.fill(0);
-      zeroBorder = reg ? { buf: null, key: "" } : { buf: scratchBufs[2], key };
+      if (!reg) zeroBorder = { buf: scratchBufs[2], key };
     }
   }
   // Interior rows of the padded copy: destination offset of each input row (last axis).
@@ -344,21 +344,9 @@ export function convPhase(
         } else if (col) gather(xp, base, chanStride, I, cb.tapOff, idx, wd, col);
         else rowOffsets(rowOff!, I, base, chanStride, cb.tapOff);
         if (!single) pickTaps(w, grp * Og * Kd, Og * I, taps, cb.tapFull, wp);
-        const aOffset = single ? grp * Og * Kd : 0;
-        if (col) sgemm({ m: Og, n: wd, k, a: wp, aOffset, lda: k, b: col, ldb: wd, c: tmp, ldc: wd });
-        else {sgemmGatherB({
-            m: Og,
-            n: wd,
-            k,
-            a: wp,
-            aOffset,
-            lda: k,
-            b: xp,
-            rows: rowOff!,
-            cols: idx,
-            c: tmp,
-            ldc: wd,
-          });}
+        const ac = { m: Og, n: wd, k, a: wp, aOffset: single ? grp * Og * Kd : 0, lda: k, c: tmp, ldc: wd };
+        if (col) sgemm({ ...ac, b: col, ldb: wd });
+        else sgemmGatherB({ ...ac, b: xp, rows: rowOff!, cols: idx });
         const runs = combosRuns[ci];
         const copied = runs !== null && copyRuns(tmp, 0, out, (n0 * O + grp * Og) * Q, {
           outer: cnt,

@@ -31,7 +31,11 @@ function loopOf(prim: ElementwiseName, inDtypes: readonly DType[], out: DType, p
   );
 }
 
-/** Native loops of single primitives, by primitive, dtypes, parameters and length (null: not eligible). */
+/**
+ * Native loops of single primitives, by primitive, dtypes and length (null: not eligible). The
+ * primitives the native loops know take no parameters but `convert`'s, its result dtype, which the
+ * key holds already.
+ */
 const nativeLoops = new Map<string, NativeRunner | null>();
 /** Most native loops kept (each is generated machine code for one length). */
 const NATIVE_LOOPS_MAX = 256;
@@ -47,7 +51,7 @@ function nativeLoop(prim: ElementwiseName, inDtypes: DType[], out: DType, params
   if (!NATIVE_OPS.has(prim) || !nativeElementwise.enabled || n < Math.max(64, nativeElementwise.minWork / 4)) {
     return null;
   }
-  const key = `${prim}|${inDtypes}>${out}|${JSON.stringify(params)}|${n}`;
+  const key = `${prim}|${inDtypes}>${out}|${n}`;
   let run = nativeLoops.get(key);
   if (run === undefined) {
     if (nativeLoops.size >= NATIVE_LOOPS_MAX) return null;

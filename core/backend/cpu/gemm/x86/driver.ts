@@ -12,7 +12,7 @@
  * @module
  */
 import { type ResolvedGemm, resolveGemm, scaleC, sgemmJs, type SgemmOptions, sgemmRef } from "../reference.ts";
-import { avx512Usable, loadCode } from "./exec.ts";
+import { avx512Usable, loadCode, setInt64 } from "./exec.ts";
 import { genMacroKernel, TILE } from "./kernel.ts";
 import { genIndexedPacker, genPacker } from "./pack.ts";
 import { materializeB, type ResolvedGather, resolveGatherB } from "../gather.ts";
@@ -128,11 +128,7 @@ class Engine implements X86Gemm {
     if (this.rowTable.length < 2 * k) this.rowTable = new Int32Array(2 * k);
     if (this.colTable.length < n + 64) this.colTable = new Int32Array(n + 64);
     const rt = this.rowTable, ct = this.colTable;
-    for (let p = 0; p < k; p++) {
-      const bytes = rows[p] * 4;
-      rt[2 * p] = bytes | 0;
-      rt[2 * p + 1] = Math.floor(bytes / 2 ** 32);
-    }
+    for (let p = 0; p < k; p++) setInt64(rt, p, rows[p] * 4);
     ct.set(cols.subarray(0, n));
     ct.fill(0, n, n + 64);
     this.run(sliceJob(r, addrOf(r.b), 0, addrOf(rt), addrOf(ct)), m, n, k);

@@ -136,3 +136,19 @@ export function loadKernels<K extends string>(gen: () => Record<K, Uint8Array>):
 export function addressOf(t: ArrayBufferView): bigint {
   return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(t as Float32Array)));
 }
+
+/**
+ * Writes `v` (an integer below 2⁵³, e.g. a byte offset) as the int64 at index `i` of the table
+ * seen as int32 `words`: the low and high halves, with no BigInt per entry.
+ *
+ * @example
+ * ```ts
+ * const t = new BigInt64Array(2);
+ * setInt64(new Int32Array(t.buffer), 1, 2 ** 33 + 5);
+ * t[1]; // 8589934597n
+ * ```
+ */
+export function setInt64(words: Int32Array, i: number, v: number): void {
+  words[2 * i] = v | 0;
+  words[2 * i + 1] = Math.floor(v / 2 ** 32);
+}
