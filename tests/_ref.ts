@@ -195,3 +195,22 @@ export function mulberry32(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** Bit patterns of NaNs (both signs, a payload), ±Inf, ±0, denormals, extremes and ordinary numbers. */
+export const SPECIAL = [
+  ...[0x7fc00000, 0xffc00000, 0x7fc12345, 0x7f800000, 0xff800000, 0, 0x80000000, 1, 0x80000001],
+  ...[0x007fffff, 0x00400000, 0x7f7fffff, 0xff7fffff, 0x00800000, 0x80800000, 0x3f800000, 0xbf800000, 0x3f000000],
+];
+
+/** `n` float32 values, a third of them special, in a view at a byteOffset into an off-heap buffer. */
+export function edgeFloats(n: number, r: () => number): Float32Array {
+  const buf = new Float32Array(new ArrayBuffer(4 * (n + 3)), 4 * (1 + Math.floor(r() * 3)), n);
+  const u = new Uint32Array(buf.buffer, buf.byteOffset, n);
+  for (let i = 0; i < n; i++) {
+    const s = r();
+    if (s < 0.02) u[i] = r() < 0.5 ? 0x7f800001 : 0xff812345; // signalling NaNs
+    else if (s < 0.33) u[i] = SPECIAL[Math.floor(r() * SPECIAL.length)];
+    else buf[i] = (r() - 0.5) * 10 ** Math.floor(r() * 12 - 6);
+  }
+  return buf;
+}

@@ -1,25 +1,14 @@
 /**
  * Single elementwise operations run eagerly on the AVX-512 fused loops from 2048 elements
  * (`kernels/elementwise.ts`): bit for bit what the JavaScript template loop gives (the native
- * path switched off), on NaNs, infinities, signed zeros, denormals and ordinary numbers.
+ * path switched off), on NaNs (signalling too), infinities, signed zeros, denormals and ordinary numbers.
  */
 import assert from "node:assert/strict";
 import { np } from "../mod.ts";
 import { nativeElementwise, nativeStats } from "../core/backend/cpu/fused_x86.ts";
 import { avx512Usable } from "../core/backend/cpu/gemm/x86/exec.ts";
 import { cpuTest } from "./_backend.ts";
-import { mulberry32 as rng } from "./_ref.ts";
-
-/** `n` float32 values: a quarter from a list of edge cases (by bit pattern), the rest spread over many magnitudes. */
-function values(n: number, seed: number): Float32Array {
-  const edge = [0x7fc00000, 0xffc00000, 0x7f800000, 0xff800000, 0, 0x80000000, 1, 0x807fffff, 0x7f7fffff, 0x3f800000];
-  const r = rng(seed), out = new Float32Array(n), u = new Uint32Array(out.buffer);
-  for (let i = 0; i < n; i++) {
-    if (r() < 0.25) u[i] = edge[Math.floor(r() * edge.length)];
-    else out[i] = (r() - 0.5) * 10 ** Math.floor(r() * 12 - 6);
-  }
-  return out;
-}
+import { edgeFloats, mulberry32 as rng } from "./_ref.ts";
 
 /** The op's result bits (32-bit words, or bytes of a bool result) with the native path on (checking that it ran natively) or off. */
 async function both(f: () => ReturnType<typeof np.add>, native: boolean): Promise<Uint32Array | Uint8Array> {
@@ -40,7 +29,7 @@ async function both(f: () => ReturnType<typeof np.add>, native: boolean): Promis
 cpuTest("eager elementwise: native single operations equal the JavaScript loop bit for bit", async () => {
   if (!avx512Usable()) return console.warn("eager_native_test: AVX-512 JIT not usable here; skipped");
   const n = 3001; // past the threshold, with a ragged tail
-  const a = np.array(values(n, 1)), b = np.array(values(n, 2));
+  const a = np.array(edgeFloats(n, rng(1))), b = np.array(edgeFloats(n, rng(2)));
   const cases: [string, () => ReturnType<typeof np.add>][] = [
     ["add", () => np.add(a, b)],
     ["sub", () => np.subtract(a, b)],
@@ -67,6 +56,6 @@ cpuTest("eager elementwise: native single operations equal the JavaScript loop b
   }
   // Under the threshold the JavaScript loop runs.
   const calls = nativeStats.calls;
-  await np.add(np.array(values(1000, 3)), np.array(values(1000, 4))).data();
+  await np.add(np.array(edgeFloats(1000, rng(3))), np.array(edgeFloats(1000, rng(4)))).data();
   assert.equal(nativeStats.calls, calls);
 });

@@ -16,32 +16,13 @@ import { avx512Usable } from "../core/backend/cpu/gemm/x86/exec.ts";
 import type { DType } from "../core/dtype.ts";
 import * as optim from "../optim/mod.ts";
 import { cpuTest } from "./_backend.ts";
-import { mulberry32 as rng } from "./_ref.ts";
+import { edgeFloats, mulberry32 as rng, SPECIAL } from "./_ref.ts";
 
 const usable = avx512Usable();
 if (!usable) {
   console.warn("fused_x86_test: AVX-512 JIT not usable here (needs linux x86_64, avx512f, --allow-ffi); skipped");
 }
 const nativeTest = (name: string, fn: () => Promise<void> | void) => cpuTest(name, usable ? fn : () => {});
-
-/** Bit patterns of NaNs (both signs, a payload), ±Inf, ±0, denormals, extremes and ordinary numbers. */
-const SPECIAL = [
-  ...[0x7fc00000, 0xffc00000, 0x7fc12345, 0x7f800000, 0xff800000, 0, 0x80000000, 1, 0x80000001],
-  ...[0x007fffff, 0x00400000, 0x7f7fffff, 0xff7fffff, 0x00800000, 0x80800000, 0x3f800000, 0xbf800000, 0x3f000000],
-];
-
-/** `n` float32 values, a third of them special, in a view at a byteOffset into an off-heap buffer. */
-function data(n: number, r: () => number): Float32Array {
-  const buf = new Float32Array(new ArrayBuffer(4 * (n + 3)), 4 * (1 + Math.floor(r() * 3)), n);
-  const u = new Uint32Array(buf.buffer, buf.byteOffset, n);
-  for (let i = 0; i < n; i++) {
-    const s = r();
-    if (s < 0.02) u[i] = r() < 0.5 ? 0x7f800001 : 0xff812345; // signalling NaNs
-    else if (s < 0.33) u[i] = SPECIAL[Math.floor(r() * SPECIAL.length)];
-    else buf[i] = (r() - 0.5) * 10 ** Math.floor(r() * 12 - 6);
-  }
-  return buf;
-}
 
 const bits = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
 
@@ -82,8 +63,16 @@ const readStrides = (shape: number[], extra: number): number[][] => {
 function inputs(rows: number, cols: number, r: () => number, extra = 0): (Float32Array | Uint8Array)[] {
   const mask = new Uint8Array(new ArrayBuffer(rows * cols + 5), 3, rows * cols);
   for (let i = 0; i < mask.length; i++) mask[i] = r() < 0.5 ? 0 : r() < 0.8 ? 1 : 2 + Math.floor(r() * 254); // any nonzero byte is true
-  const more = Array.from({ length: extra }, () => data(rows * cols, r));
-  return [data(rows * cols, r), data(rows * cols, r), data(cols, r), data(rows, r), data(1, r), mask, ...more];
+  const more = Array.from({ length: extra }, () => edgeFloats(rows * cols, r));
+  return [
+    edgeFloats(rows * cols, r),
+    edgeFloats(rows * cols, r),
+    edgeFloats(cols, r),
+    edgeFloats(rows, r),
+    edgeFloats(1, r),
+    mask,
+    ...more,
+  ];
 }
 
 /**
@@ -286,11 +275,11 @@ nativeTest("native fused loops: signalling NaNs come out quiet, as a JS read mak
 nativeTest("native fused loops: a jitted Adam step is bit-identical with the native path on and off", async () => {
   const r = rng(3);
   const params = {
-    w: np.array(data(512 * 512, r).map((x) => (Number.isFinite(x) ? x : 1))).reshape(512, 512),
+    w: np.array(edgeFloats(512 * 512, r).map((x) => (Number.isFinite(x) ? x : 1))).reshape(512, 512),
     s: np.array(0.5),
   };
   const grads = {
-    w: np.array(data(512 * 512, r).map((x) => (Number.isFinite(x) ? x : -2))).reshape(512, 512),
+    w: np.array(edgeFloats(512 * 512, r).map((x) => (Number.isFinite(x) ? x : -2))).reshape(512, 512),
     s: np.array(-0.25),
   };
   const opt = optim.adam(1e-3);
@@ -320,7 +309,7 @@ nativeTest(
   "native fused loops: a jitted dense layer's gradient (bias rows, relu masks) is the same on and off",
   async () => {
     const r = rng(5);
-    const x = np.array(data(64 * 96, r).map((v) => (Number.isFinite(v) ? v : 0.5))).reshape(64, 96);
+    const x = np.array(edgeFloats(64 * 96, r).map((v) => (Number.isFinite(v) ? v : 0.5))).reshape(64, 96);
     const w = np.array(Float32Array.from({ length: 96 * 128 }, () => r() - 0.5)).reshape(96, 128);
     const b = np.array(Float32Array.from({ length: 128 }, () => r() - 0.5));
     const loss = (w: Arr, b: Arr, x: Arr) => {
@@ -386,7 +375,7 @@ function ndStrides(shape: number[], r: () => number): number[][] {
 /** Float (or, for `bool`, mask) data for a read of strides `st` over `shape`: as many elements as it reaches. */
 function readData(shape: number[], st: number[], r: () => number, bool: boolean): Float32Array | Uint8Array {
   const n = 1 + shape.reduce((a, d, l) => a + (d - 1) * st[l], 0);
-  if (!bool) return data(n, r);
+  if (!bool) return edgeFloats(n, r);
   const mask = new Uint8Array(new ArrayBuffer(n + 5), 3, n);
   for (let i = 0; i < n; i++) mask[i] = r() < 0.5 ? 0 : r() < 0.8 ? 1 : 2 + Math.floor(r() * 254);
   return mask;
